@@ -1,0 +1,358 @@
+"""The domain: typed, immutable where it can be, shared by every room.
+
+Configuration (Site, Settings, Monitor and its per-type specs), what a probe
+returns (Check), what the status machine keeps (MonitorState) and emits
+(Transition), what the trackers hold (Incident, Maintenance), and what the
+history rolls up (DayRollup).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+from typing import Any, Optional, Union
+
+
+class CheckStatus(str, Enum):
+    """What one probe run found."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    NO_DATA = "no_data"  # the runner itself could not tell (lost its own network)
+    MAINTENANCE = "maintenance"  # never produced by a probe: the run marks checks inside a window
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.value
+
+
+class State(str, Enum):
+    """What the status machine says a monitor is."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    MAINTENANCE = "maintenance"
+    UNKNOWN = "unknown"  # no data yet
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.value
+
+
+class Impact(str, Enum):
+    DOWN = "down"
+    DEGRADED = "degraded"
+
+    @property
+    def severity(self) -> "Severity":
+        return Severity.CRITICAL if self is Impact.DOWN else Severity.WARNING
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class JsonAssertion:
+    """An assertion on a path of a JSON response body, e.g. ``status`` or ``data.items[0].ok``."""
+
+    path: str
+    equals: Any = None
+    has_equals: bool = False  # distinguishes ``equals: null`` from no ``equals``
+    exists: Optional[bool] = None
+
+
+@dataclass(frozen=True)
+class HttpExpect:
+    status: tuple[tuple[int, int], ...] = ((200, 399),)
+    body_contains: tuple[str, ...] = ()
+    body_not_contains: tuple[str, ...] = ()
+    body_regex: Optional[str] = None
+    json: tuple[JsonAssertion, ...] = ()
+    degraded_after: Optional[float] = None  # seconds
+
+
+@dataclass(frozen=True)
+class HttpSpec:
+    url: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Optional[str] = None
+    follow_redirects: bool = True
+    verify_tls: bool = True
+    ca_bundle: Optional[str] = None
+    expect: HttpExpect = field(default_factory=HttpExpect)
+
+
+@dataclass(frozen=True)
+class TcpSpec:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class TlsSpec:
+    host: str
+    port: int = 443
+    server_name: Optional[str] = None  # SNI / hostname to verify, defaults to host
+    ca_bundle: Optional[str] = None
+    degraded_days: int = 14  # fewer days left than this: degraded
+    down_days: int = 3  # fewer days left than this (or invalid): down
+
+
+@dataclass(frozen=True)
+class DnsSpec:
+    name: str
+    record_type: str = "A"
+    resolver: Optional[str] = None  # "host" or "host:port"; None = system resolver
+    expect: tuple[str, ...] = ()
+    match: str = "any"  # "any" or "all"
+
+
+ProbeSpec = Union[HttpSpec, TcpSpec, TlsSpec, DnsSpec]
+
+
+@dataclass(frozen=True)
+class RestartSpec:
+    url: str
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Optional[str] = None  # template; None = the standard JSON event body
+    secret: Optional[str] = None  # HMAC-SHA256 signing key
+    timeout: float = 10.0
+    after_failures: int = 1
+    cooldown: float = 600.0
+    max_attempts: int = 3
+    verify_every: float = 5.0
+    verify_for: float = 60.0
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    url: str  # an Apprise URL
+    severities: tuple[str, ...] = ("critical", "warning")
+    events: tuple[str, ...] = ("opened", "escalated", "resolved")
+
+
+@dataclass(frozen=True)
+class Monitor:
+    id: str
+    name: str
+    type: str
+    spec: ProbeSpec
+    group: Optional[str] = None
+    description: Optional[str] = None
+    timeout: float = 10.0
+    retries: int = 2
+    retry_backoff: float = 0.5  # seconds before the first retry; doubles after each
+    failure_threshold: int = 1
+    success_threshold: int = 1
+    labels: tuple[str, ...] = ()
+    restart: Optional[RestartSpec] = None
+    notify: tuple[NotifyTarget, ...] = ()
+    regions: tuple[str, ...] = ()
+    line: int = 0  # line in monitors.yaml where the monitor starts, for messages
+
+    @property
+    def attempts(self) -> int:
+        return 1 + self.retries
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A target that must answer for a run's failures to count (detects a runner without network)."""
+
+    type: str = "tcp"  # "tcp" or "http"
+    target: str = ""  # host:port or URL
+    timeout: float = 3.0
+
+
+@dataclass(frozen=True)
+class Site:
+    title: str = "Status"
+    description: str = ""
+    base_url: str = ""  # e.g. https://example.github.io/status/ ; "" = relative links only
+    timezone: str = "UTC"  # display time zone (IANA name); storage is always UTC
+    language: str = "en"  # "en" or "zh"
+    repository: Optional[str] = None  # owner/name, for links to issues
+    logo: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    concurrency: int = 32
+    retention_days: int = 90
+    degraded_counts_as_up: bool = True
+    flap_window: float = 900.0  # seconds: a monitor that resolved less than this ago re-opens its incident
+    canary: Optional[Canary] = None
+    quorum: int = 1  # regions that must see a monitor down
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    site: Site
+    settings: Settings
+    monitors: tuple[Monitor, ...]
+    path: str = "monitors.yaml"
+
+    def monitor(self, monitor_id: str) -> Optional[Monitor]:
+        for monitor in self.monitors:
+            if monitor.id == monitor_id:
+                return monitor
+        return None
+
+
+# --------------------------------------------------------------------------- checks and state
+
+
+@dataclass(frozen=True)
+class Check:
+    """One monitor's result in one run (after in-run retries)."""
+
+    monitor_id: str
+    time: datetime  # aware UTC: when the (last) attempt started
+    status: CheckStatus
+    latency_ms: Optional[float] = None
+    code: Optional[int] = None  # HTTP status code, when there is one
+    error: str = ""  # short, masked
+    attempts: int = 1
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. {"days_left": 12}
+    region: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is CheckStatus.UP
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (CheckStatus.DOWN, CheckStatus.DEGRADED)
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    """What the status machine remembers about a monitor between runs."""
+
+    monitor_id: str
+    status: State = State.UNKNOWN
+    since: Optional[datetime] = None  # when `status` began
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    last_check: Optional[datetime] = None
+    # the open incident, if any
+    incident_open: bool = False
+    incident_impact: Optional[Impact] = None
+    incident_started: Optional[datetime] = None
+    incident_key: Optional[str] = None  # tracker id (issue number or file stem) once known
+    last_resolved: Optional[datetime] = None  # for flap suppression
+    last_incident_key: Optional[str] = None
+
+    def evolve(self, **changes: Any) -> "MonitorState":
+        return replace(self, **changes)
+
+
+class TransitionKind(str, Enum):
+    OPENED = "opened"
+    REOPENED = "reopened"  # a flap: the last incident comes back instead of a new one
+    ESCALATED = "escalated"  # degraded -> down on the same incident
+    DEESCALATED = "deescalated"  # down -> degraded on the same incident
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Transition:
+    kind: TransitionKind
+    monitor_id: str
+    time: datetime
+    impact: Impact  # the incident's impact after the transition
+    check: Check  # the check that caused it
+    started: Optional[datetime] = None  # the incident's start
+    incident_key: Optional[str] = None
+
+    @property
+    def severity(self) -> Severity:
+        return self.impact.severity
+
+
+# --------------------------------------------------------------------------- incidents
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    time: datetime
+    kind: str  # detected / escalated / deescalated / restart / recovered / resolved / comment / update
+    text: str  # Markdown
+
+
+@dataclass(frozen=True)
+class Comment:
+    author: str
+    association: str  # OWNER / MEMBER / COLLABORATOR / BOT / ...
+    time: datetime
+    body: str  # Markdown, unsanitized: the site sanitizes
+    trusted: bool = False
+
+
+@dataclass(frozen=True)
+class Incident:
+    key: str  # tracker id: issue number as text, or the file stem
+    title: str
+    monitor_id: Optional[str]
+    impact: Impact
+    status: str  # "open" or "resolved"
+    started: datetime
+    resolved: Optional[datetime] = None
+    automated: bool = True
+    url: Optional[str] = None  # GitHub issue URL, when there is one
+    body: str = ""  # Markdown
+    labels: tuple[str, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    updated: Optional[datetime] = None
+
+    @property
+    def severity(self) -> Severity:
+        return self.impact.severity
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    key: str
+    title: str
+    start: datetime
+    end: datetime
+    monitors: tuple[str, ...] = ()  # empty = every monitor
+    body: str = ""
+    url: Optional[str] = None
+
+    def covers(self, monitor_id: str, moment: datetime) -> bool:
+        return self.start <= moment < self.end and (not self.monitors or monitor_id in self.monitors)
+
+
+# --------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class DayRollup:
+    """One monitor's checks on one UTC day."""
+
+    day: str  # YYYY-MM-DD
+    checks: int = 0
+    up: int = 0
+    degraded: int = 0
+    down: int = 0
+    no_data: int = 0
+    maintenance: int = 0
+    latency_min: Optional[float] = None
+    latency_median: Optional[float] = None
+    latency_p95: Optional[float] = None
+    latency_max: Optional[float] = None
