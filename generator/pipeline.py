@@ -1,0 +1,519 @@
+"""One run, as data flows through it: config -> probes -> history -> status machine ->
+tracker -> recovery -> notify -> site.
+
+Every arrow goes one way. Each step's failure is contained: a tracker that stays
+unavailable does not lose the checks (they are recorded first) nor stop the site
+build; the run says so with its exit code and reconciles on the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Optional, TextIO
+
+from generator import secrets
+from generator.exitcodes import BAD_INPUT as EXIT_BAD_INPUT
+from generator.exitcodes import DATA as EXIT_DATA
+from generator.exitcodes import OK as EXIT_OK
+from generator.exitcodes import TRACKER as EXIT_TRACKER
+from generator.models import (
+    Check,
+    CheckStatus,
+    Config,
+    Incident,
+    Maintenance,
+    Monitor,
+    MonitorState,
+    TimelineEntry,
+    Transition,
+    TransitionKind,
+)
+from generator.timeutil import duration_between, format_duration, to_iso, utcnow
+
+PENDING_CACHE = "tracker_pending"
+
+
+@dataclass
+class Options:
+    config_path: Path = Path("monitors.yaml")
+    data_dir: Path = Path("data")
+    incidents_dir: Path = Path("incidents")
+    site_dir: Path = Path("_site")
+    theme_dir: Optional[Path] = None
+    tracker: Optional[str] = None  # "github", "files" or None (auto)
+    environ: dict = field(default_factory=lambda: dict(os.environ))
+    checks_file: Optional[Path] = None
+    build: bool = True
+    recovery: bool = True
+
+
+@dataclass
+class RunReport:
+    checks: list[Check] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # human lines: what opened, changed, resolved
+    tracker_errors: list[str] = field(default_factory=list)
+
+
+class _Out:
+    """Prints to stdout and mirrors into a Markdown job summary when GITHUB_STEP_SUMMARY is set."""
+
+    def __init__(self, environ: dict, stream: TextIO | None = None):
+        self.stream = stream or sys.stdout
+        self.summary_path = environ.get("GITHUB_STEP_SUMMARY")
+        self.markdown: list[str] = []
+
+    def line(self, text: str = "") -> None:
+        print(secrets.mask(text), file=self.stream, flush=True)
+
+    def error(self, text: str) -> None:
+        print(secrets.mask(text), file=sys.stderr, flush=True)
+
+    def md(self, text: str) -> None:
+        self.markdown.append(secrets.mask(text))
+
+    def flush_summary(self) -> None:
+        if self.summary_path and self.markdown:
+            with open(self.summary_path, "a", encoding="utf-8") as handle:
+                handle.write("\n".join(self.markdown) + "\n")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(options: Options, out: _Out) -> Optional[Config]:
+    from generator.config import ConfigError, format_problems, load_config
+
+    try:
+        return load_config(options.config_path, environ=options.environ)
+    except ConfigError as error:
+        out.error(format_problems(error.problems, github=options.environ.get("GITHUB_ACTIONS") == "true"))
+        return None
+
+
+def open_history(config: Config, options: Options):
+    from generator.history import History
+
+    return History(options.data_dir, retention_days=config.settings.retention_days)
+
+
+def site_url(config: Config) -> Optional[str]:
+    base = config.site.base_url
+    if not base:
+        return None
+    return base if base.endswith("/") else base + "/"
+
+
+def choose_tracker(config: Config, options: Options, history):
+    """GitHub when asked, or when a token and repository are in the environment; files otherwise."""
+    env = options.environ
+    kind = options.tracker
+    if kind is None:
+        kind = "github" if env.get("GITHUB_TOKEN") and env.get("GITHUB_REPOSITORY") else "files"
+    if kind == "github":
+        from generator.incidents.github import GitHubTracker
+
+        token = env.get("GITHUB_TOKEN")
+        repo = env.get("GITHUB_REPOSITORY") or config.site.repository
+        if not token or not repo:
+            raise SystemExit("--tracker github needs GITHUB_TOKEN and GITHUB_REPOSITORY in the environment")
+        secrets.register(token)
+        return GitHubTracker(
+            repo,
+            token,
+            base_url=env.get("GITHUB_API_URL", "https://api.github.com"),
+            cache=history,
+            site_url=site_url(config),
+        )
+    from generator.incidents.files import FilesTracker
+
+    return FilesTracker(options.incidents_dir, site_url=site_url(config))
+
+
+def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maintenance]]:
+    """With GitHub as the tracker, hand-written files in incidents/ still count."""
+    from generator.incidents.files import FilesTracker
+
+    if isinstance(tracker, FilesTracker) or not options.incidents_dir.is_dir():
+        return [], []
+    files = FilesTracker(options.incidents_dir)
+    return [i for i in files.incidents() if not i.automated], files.maintenance()
+
+
+# --------------------------------------------------------------------------- probing
+
+
+def mark_maintenance(checks: list[Check], windows: list[Maintenance]) -> list[Check]:
+    """A check inside a maintenance window is neither up nor down: record it as maintenance."""
+    from dataclasses import replace
+
+    marked = []
+    for check in checks:
+        if any(w.covers(check.monitor_id, check.time) for w in windows) and check.status is not CheckStatus.NO_DATA:
+            details = dict(check.details)
+            details["observed"] = check.status.value
+            check = replace(check, status=CheckStatus.MAINTENANCE, details=details)
+        marked.append(check)
+    return marked
+
+
+def _probe_all(config: Config, monitors) -> list[Check]:
+    from generator.runner import run_probes
+
+    return run_probes(list(monitors), config.settings)
+
+
+def _print_checks(out: _Out, config: Config, checks: list[Check]) -> None:
+    from generator.runner import format_markdown_table, format_table
+
+    out.line(format_table(checks, list(config.monitors)))
+    out.md("### Checks\n")
+    out.md(format_markdown_table(checks, list(config.monitors)))
+
+
+def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str] = None,
+          partial_out: Optional[str] = None) -> int:
+    out = _Out(options.environ)
+    config = load(options, out)
+    if config is None:
+        return EXIT_BAD_INPUT
+    monitors = list(config.monitors)
+    if shard:
+        from generator.shard import ShardError, parse_shard, select_shard
+
+        try:
+            index, total = parse_shard(shard)
+        except ShardError as error:
+            out.error(str(error))
+            return EXIT_BAD_INPUT
+        monitors = select_shard(monitors, index, total)
+    started = utcnow()
+    checks = _probe_all(config, monitors)
+    if region:
+        from dataclasses import replace
+
+        checks = [replace(c, region=region) for c in checks]
+    _print_checks(out, config, checks)
+    if partial_out:
+        from generator.shard import write_partial
+
+        write_partial(partial_out, checks, shard=shard, region=region, started=started, finished=utcnow())
+        out.line(f"wrote {len(checks)} results to {partial_out}")
+    else:
+        try:
+            open_history(config, options).record(checks)
+        except OSError as error:
+            out.error(f"{options.data_dir}: cannot write history: {error}")
+            return EXIT_DATA
+    out.flush_summary()
+    return EXIT_OK
+
+
+def merge(options: Options, partials: list[Path], merged_out: Path) -> int:
+    from generator.shard import ShardError, merge as merge_partials, read_partial, write_partial
+
+    out = _Out(options.environ)
+    config = load(options, out)
+    if config is None:
+        return EXIT_BAD_INPUT
+    try:
+        loaded = [read_partial(p) for p in partials]
+    except ShardError as error:
+        out.error(str(error))
+        return EXIT_BAD_INPUT
+    checks = merge_partials(loaded, list(config.monitors), quorum=config.settings.quorum)
+    write_partial(merged_out, checks, started=min(p.started for p in loaded), finished=max(p.finished for p in loaded))
+    out.line(f"merged {len(loaded)} partial results into {merged_out}: {len(checks)} monitors")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- the main job
+
+
+def run(options: Options, *, stream: TextIO | None = None) -> int:
+    out = _Out(options.environ, stream)
+    config = load(options, out)
+    if config is None:
+        return EXIT_BAD_INPUT
+    try:
+        history = open_history(config, options)
+        states = history.load_states()
+    except Exception as error:  # HistoryError, OSError: never overwrite what we could not read
+        out.error(f"{options.data_dir}: {error}")
+        return EXIT_DATA
+    report = RunReport()
+    tracker = choose_tracker(config, options, history)
+    from generator.incidents.base import TrackerError
+
+    # Maintenance first: it decides how this run's checks are recorded.
+    windows: list[Maintenance] = []
+    try:
+        windows = list(tracker.maintenance())
+    except TrackerError as error:
+        report.tracker_errors.append(str(error))
+    extra_incidents, extra_windows = local_notices(options, tracker)
+    windows += extra_windows
+
+    if options.checks_file:
+        from generator.shard import ShardError, read_partial
+
+        try:
+            checks = read_partial(options.checks_file).checks
+        except ShardError as error:
+            out.error(str(error))
+            return EXIT_BAD_INPUT
+    else:
+        checks = _probe_all(config, config.monitors)
+    checks = mark_maintenance(checks, windows)
+    try:
+        history.record(checks)
+    except OSError as error:
+        out.error(f"{options.data_dir}: cannot write history: {error}")
+        return EXIT_DATA
+    report.checks = checks
+    _print_checks(out, config, checks)
+
+    states = advance(config, states, checks, windows, tracker, history, report, out)
+    history.save_states(states)
+
+    if options.recovery:
+        states = recover(config, states, tracker, history, report, out, windows)
+        history.save_states(states)
+
+    notify(config, report, history, out)
+
+    if options.build:
+        try:
+            _build(config, options, history, tracker, extra_incidents, windows, out)
+        except TrackerError as error:
+            report.tracker_errors.append(str(error))
+
+    _print_summary(report, out)
+    out.flush_summary()
+    if report.tracker_errors:
+        for message in report.tracker_errors:
+            out.error(f"tracker: {message}")
+        return EXIT_TRACKER
+    return EXIT_OK
+
+
+def advance(config: Config, states: dict[str, MonitorState], checks: list[Check], windows: list[Maintenance],
+            tracker, history, report: RunReport, out: _Out) -> dict[str, MonitorState]:
+    """Apply the status machine to every check and carry each transition to the tracker."""
+    from generator.status import step
+
+    earlier_failures = set(history.read_json(PENDING_CACHE, []) or [])
+    failures: set[str] = set()
+    states = dict(states)
+    for check in checks:
+        monitor = config.monitor(check.monitor_id)
+        if monitor is None:
+            continue
+        state = states.get(monitor.id) or MonitorState(monitor_id=monitor.id)
+        in_maintenance = check.status is CheckStatus.MAINTENANCE
+        state, transitions = step(monitor, state, check, in_maintenance=in_maintenance,
+                                  flap_window=config.settings.flap_window)
+        for transition in transitions:
+            report.transitions.append(transition)
+            state, ok = apply_transition(monitor, state, transition, tracker, report)
+            if not ok:
+                failures.add(monitor.id)
+        states[monitor.id] = state
+    # Tracker updates that failed in an earlier run: make the tracker agree with the state now.
+    for monitor_id in sorted(earlier_failures - failures):
+        monitor = config.monitor(monitor_id)
+        if monitor is None or monitor_id not in states:
+            continue
+        states[monitor_id], ok = reconcile(monitor, states[monitor_id], tracker, report)
+        if not ok:
+            failures.add(monitor_id)
+    history.write_json(PENDING_CACHE, sorted(failures))
+    return states
+
+
+def apply_transition(monitor: Monitor, state: MonitorState, transition: Transition, tracker,
+                     report: RunReport) -> tuple[MonitorState, bool]:
+    from generator.incidents.base import TrackerError
+
+    key = state.incident_key
+    try:
+        if transition.kind in (TransitionKind.OPENED, TransitionKind.REOPENED):
+            key = tracker.open(monitor, transition)
+            state = state.evolve(incident_key=key)
+            verb = "reopened" if transition.kind is TransitionKind.REOPENED else "opened"
+            report.notes.append(f"{verb} incident {key} for {monitor.id}: {monitor.name} is {transition.impact.value}")
+        elif transition.kind in (TransitionKind.ESCALATED, TransitionKind.DEESCALATED):
+            key = key or _find_key(tracker, monitor)
+            if key:
+                tracker.change_impact(key, monitor, transition)
+            report.notes.append(f"{transition.kind.value} incident {key} for {monitor.id}: now {transition.impact.value}")
+        elif transition.kind is TransitionKind.RESOLVED:
+            key = key or state.last_incident_key or _find_key(tracker, monitor)
+            if key:
+                tracker.resolve(key, monitor, transition)
+            state = state.evolve(last_incident_key=key or state.last_incident_key, incident_key=None)
+            downtime = format_duration(duration_between(transition.started or transition.time, transition.time).total_seconds())
+            report.notes.append(f"resolved incident {key} for {monitor.id} after {downtime}")
+        return state, True
+    except TrackerError as error:
+        report.tracker_errors.append(f"{monitor.id}: {transition.kind.value}: {error}")
+        return state, False
+
+
+def _find_key(tracker, monitor: Monitor) -> Optional[str]:
+    incident = tracker.find_open(monitor.id)
+    return incident.key if incident else None
+
+
+def reconcile(monitor: Monitor, state: MonitorState, tracker, report: RunReport) -> tuple[MonitorState, bool]:
+    """Bring the tracker in line with the state after an earlier failure (never a second incident)."""
+    from generator.incidents.base import TrackerError
+    from generator.models import Impact
+
+    try:
+        existing = tracker.find_open(monitor.id)
+        now = utcnow()
+        if state.incident_open and existing is None:
+            check = Check(monitor.id, state.last_check or now, CheckStatus.DOWN, error="(re-synced after a tracker failure)")
+            transition = Transition(TransitionKind.OPENED, monitor.id, state.incident_started or now,
+                                    state.incident_impact or Impact.DOWN, check, started=state.incident_started)
+            key = tracker.open(monitor, transition)
+            report.notes.append(f"opened incident {key} for {monitor.id} (re-synced)")
+            return state.evolve(incident_key=key), True
+        if state.incident_open and existing is not None:
+            return state.evolve(incident_key=existing.key), True
+        if not state.incident_open and existing is not None and existing.automated:
+            moment = state.last_resolved or now
+            check = Check(monitor.id, moment, CheckStatus.UP)
+            transition = Transition(TransitionKind.RESOLVED, monitor.id, moment, existing.impact, check,
+                                    started=existing.started, incident_key=existing.key)
+            tracker.resolve(existing.key, monitor, transition)
+            report.notes.append(f"resolved incident {existing.key} for {monitor.id} (re-synced)")
+            return state.evolve(last_incident_key=existing.key), True
+        return state, True
+    except TrackerError as error:
+        report.tracker_errors.append(f"{monitor.id}: re-sync: {error}")
+        return state, False
+
+
+# --------------------------------------------------------------------------- recovery and notifications
+
+
+def recover(config: Config, states: dict[str, MonitorState], tracker, history, report: RunReport, out: _Out,
+            windows: list[Maintenance]) -> dict[str, MonitorState]:
+    """Ask failing services to restart, watch them come back, and resolve in the same run."""
+    candidates = [m for m in config.monitors if m.restart and states.get(m.id) and states[m.id].incident_open]
+    if not candidates:
+        return states
+    from generator.incidents.base import TrackerError
+    from generator.recovery import Recovery
+    from generator.runner import probe_with_retries
+    from generator.status import step
+
+    recovery = Recovery(history)
+    states = dict(states)
+    last_checks = {c.monitor_id: c for c in report.checks}
+    for monitor in candidates:
+        state = states[monitor.id]
+        now = utcnow()
+        if not recovery.due(monitor, state, now):
+            continue
+        check = last_checks.get(monitor.id)
+        attempt = recovery.attempt(monitor, state, check, state.incident_key, now)
+        report.notes.append(f"restart requested for {monitor.id}: {'accepted' if attempt.ok else 'failed'}")
+        _comment(tracker, state.incident_key, TimelineEntry(now, "restart", recovery.timeline_text(attempt)), report, monitor)
+        if not attempt.ok:
+            continue
+        verify_started = utcnow()
+        verification = recovery.verify(monitor, probe_with_retries, monitor.success_threshold)
+        verification = mark_maintenance(verification, windows)
+        history.record(verification)
+        for vcheck in verification:
+            state, transitions = step(monitor, state, vcheck, flap_window=config.settings.flap_window)
+            for transition in transitions:
+                report.transitions.append(transition)
+                if transition.kind is TransitionKind.RESOLVED:
+                    took = duration_between(verify_started, vcheck.time).total_seconds()
+                    since_detect = duration_between(transition.started or now, vcheck.time).total_seconds()
+                    _comment(tracker, state.incident_key, TimelineEntry(
+                        vcheck.time, "recovered",
+                        f"Recovered after the restart: answering again {took:.1f}s after the restart request "
+                        f"({format_duration(since_detect)} after the incident started)."), report, monitor)
+                state, ok = apply_transition(monitor, state, transition, tracker, report)
+        states[monitor.id] = state
+    return states
+
+
+def _comment(tracker, key: Optional[str], entry: TimelineEntry, report: RunReport, monitor: Monitor) -> None:
+    from generator.incidents.base import TrackerError
+
+    if not key:
+        return
+    try:
+        tracker.comment(key, entry)
+    except TrackerError as error:
+        report.tracker_errors.append(f"{monitor.id}: comment: {error}")
+
+
+def notify(config: Config, report: RunReport, history, out: _Out) -> None:
+    if not report.transitions or not any(m.notify for m in config.monitors):
+        return
+    from generator.notify import Notifier
+
+    notifier = Notifier(history)
+    base = site_url(config)
+    for transition in report.transitions:
+        monitor = config.monitor(transition.monitor_id)
+        if monitor is None or not monitor.notify:
+            continue
+        page = f"{base}monitors/{monitor.id}/" if base else None
+        for line in notifier.notify(monitor, transition, site_url=page):
+            out.line(line)
+
+
+# --------------------------------------------------------------------------- site
+
+
+def _build(config: Config, options: Options, history, tracker, extra_incidents, windows, out: _Out) -> None:
+    from generator.site import build_site
+
+    incidents = list(tracker.incidents()) + list(extra_incidents)
+    incidents.sort(key=lambda i: (i.started, i.key), reverse=True)
+    result = build_site(config, history, incidents, windows, options.site_dir, theme_dir=options.theme_dir)
+    out.line(f"built {options.site_dir}/ ({getattr(result, 'pages', '?')} pages)")
+
+
+def build(options: Options) -> int:
+    from generator.incidents.base import TrackerError
+
+    out = _Out(options.environ)
+    config = load(options, out)
+    if config is None:
+        return EXIT_BAD_INPUT
+    history = open_history(config, options)
+    tracker = choose_tracker(config, options, history)
+    extra_incidents, extra_windows = local_notices(options, tracker)
+    try:
+        windows = list(tracker.maintenance()) + extra_windows
+        _build(config, options, history, tracker, extra_incidents, windows, out)
+    except TrackerError as error:
+        out.error(f"tracker: {error}")
+        return EXIT_TRACKER
+    return EXIT_OK
+
+
+def _print_summary(report: RunReport, out: _Out) -> None:
+    counts: dict[str, int] = {}
+    for check in report.checks:
+        counts[check.status.value] = counts.get(check.status.value, 0) + 1
+    tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    out.line(f"{len(report.checks)} monitors: {tally or 'none'}")
+    for note in report.notes:
+        out.line(f"  {note}")
+    if report.notes:
+        out.md("\n### Incidents\n")
+        out.md("\n".join(f"- {note}" for note in report.notes))
