@@ -1,0 +1,262 @@
+"""HTTP(S) probe: one request through ``requests``, checked against ``HttpExpect``.
+
+A fresh ``requests.Session`` per check: nothing is shared between threads, and
+each check measures a real connect. The timeout is a total deadline (see
+``base.Deadline``); the body is read up to ``BODY_LIMIT`` bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any, Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from generator.models import Check, CheckStatus, HttpExpect, HttpSpec, JsonAssertion, Monitor
+from generator.probes.base import Deadline, describe_error, make_check, now
+
+BODY_LIMIT = 1 << 20  # 1 MiB: enough for any health page, bounded for a misbehaving one
+MAX_REDIRECTS = 10
+_MISSING = object()
+
+# The deadline of the check running on this thread; connections made here register with it.
+_current = threading.local()
+
+
+def _watch_new_socket(sock):
+    deadline: Optional[Deadline] = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+    return sock
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self):
+        return _watch_new_socket(super()._new_conn())
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self):
+        return _watch_new_socket(super()._new_conn())
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+    def _validate_conn(self, conn) -> None:
+        # Same as urllib3's, minus InsecureRequestWarning: this pool only ever belongs to one
+        # check, and an unverified request here is the monitor's explicit `verify_tls: false`.
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.max_redirects = MAX_REDIRECTS
+    adapter = _WatchedAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _read_body(response: requests.Response, deadline: Deadline) -> tuple[bytes, bool]:
+    """Up to BODY_LIMIT bytes; (body, truncated). The deadline's watchdog ends a trickle."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=65536):
+        if deadline.expired:
+            raise TimeoutError("body read past deadline")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= BODY_LIMIT:
+            return b"".join(chunks)[:BODY_LIMIT], True
+    if deadline.expired:
+        raise TimeoutError("body read past deadline")
+    return b"".join(chunks), False
+
+
+def probe(monitor: Monitor, timeout: float) -> Check:
+    spec = monitor.spec
+    if not isinstance(spec, HttpSpec):
+        raise TypeError(f"monitor {monitor.id}: http probe needs an HttpSpec")
+    started = now()
+    deadline = Deadline(timeout)
+    session = _session()
+    response: Optional[requests.Response] = None
+    previous = getattr(_current, "deadline", None)
+    _current.deadline = deadline
+    try:
+        verify: Any = spec.verify_tls
+        if spec.verify_tls and spec.ca_bundle:
+            verify = spec.ca_bundle
+        try:
+            response = session.request(
+                spec.method.upper(),
+                spec.url,
+                headers=dict(spec.headers),
+                data=spec.body.encode("utf-8") if spec.body is not None else None,
+                allow_redirects=spec.follow_redirects,
+                verify=verify,
+                timeout=(max(deadline.remaining(), 0.001), max(deadline.remaining(), 0.001)),
+                stream=True,
+            )
+            body, truncated = _read_body(response, deadline)
+        except Exception as exc:  # every network failure becomes a short reason
+            error = deadline.timed_out() if deadline.expired else describe_error(exc, timeout)
+            code = response.status_code if response is not None else None
+            return make_check(monitor, started, CheckStatus.DOWN, latency_ms=deadline.elapsed_ms(), code=code, error=error)
+        latency_ms = deadline.elapsed_ms()
+    finally:
+        _current.deadline = previous
+        if response is not None:
+            response.close()
+        session.close()
+        deadline.close()
+
+    details: dict[str, Any] = {}
+    if response.url != spec.url:
+        details["final_url"] = response.url
+    if truncated:
+        details["body_truncated"] = True
+    failure = evaluate(spec.expect, response.status_code, body, response.encoding, truncated)
+    if failure:
+        return make_check(
+            monitor, started, CheckStatus.DOWN, latency_ms=latency_ms, code=response.status_code, error=failure, details=details
+        )
+    limit = spec.expect.degraded_after
+    if limit is not None and latency_ms > limit * 1000.0:
+        return make_check(
+            monitor,
+            started,
+            CheckStatus.DEGRADED,
+            latency_ms=latency_ms,
+            code=response.status_code,
+            error=f"slow: {latency_ms:.0f} ms > {limit * 1000.0:.0f} ms",
+            details=details,
+        )
+    return make_check(monitor, started, CheckStatus.UP, latency_ms=latency_ms, code=response.status_code, details=details)
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+def ranges_text(ranges: tuple[tuple[int, int], ...]) -> str:
+    return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    return "'" + (text if len(text) <= limit else text[: limit - 1] + "…") + "'"
+
+
+def evaluate(expect: HttpExpect, status: int, body: bytes, encoding: Optional[str], truncated: bool = False) -> str:
+    """The first unmet expectation as a short sentence, or "" when all hold."""
+    if expect.status and not any(low <= status <= high for low, high in expect.status):
+        return f"status {status} not in {ranges_text(expect.status)}"
+    if not (expect.body_contains or expect.body_not_contains or expect.body_regex or expect.json):
+        return ""
+    try:
+        text = body.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # an unknown charset name from the server
+        text = body.decode("utf-8", errors="replace")
+    for needle in expect.body_contains:
+        if needle not in text:
+            return f"body does not contain {_quote(needle)}"
+    for needle in expect.body_not_contains:
+        if needle in text:
+            return f"body contains {_quote(needle)}"
+    if expect.body_regex:
+        try:
+            pattern = re.compile(expect.body_regex)
+        except re.error as exc:
+            return f"invalid body_regex {_quote(expect.body_regex)}: {exc}"
+        if not pattern.search(text):
+            return f"body does not match /{expect.body_regex}/"
+    if expect.json:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            suffix = " (truncated at 1 MiB)" if truncated else ""
+            return f"body is not valid JSON{suffix}"
+        for assertion in expect.json:
+            failure = check_json(assertion, document)
+            if failure:
+                return failure
+    return ""
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]|\.")
+
+
+def parse_path(path: str) -> list[Any]:
+    """``data.items[0].ok`` -> ``["data", "items", 0, "ok"]``; raises ValueError if malformed."""
+    parts: list[Any] = []
+    position = 0
+    while position < len(path):
+        match = _TOKEN.match(path, position)
+        if not match or match.end() == position:
+            raise ValueError(f"bad json path {path!r} at {position}")
+        if match.group(1) is not None:
+            parts.append(match.group(1))
+        elif match.group(2) is not None:
+            parts.append(int(match.group(2)))
+        position = match.end()
+    if not parts:
+        raise ValueError("empty json path")
+    return parts
+
+
+def lookup(document: Any, path: str) -> Any:
+    """The value at ``path`` or the ``_MISSING`` sentinel."""
+    current = document
+    for part in parse_path(path):
+        if isinstance(part, int):
+            if not isinstance(current, list) or part >= len(current):
+                return _MISSING
+            current = current[part]
+        else:
+            if not isinstance(current, dict) or part not in current:
+                return _MISSING
+            current = current[part]
+    return current
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    # YAML `true` must not equal JSON `1`, nor `1` equal `true`
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return isinstance(actual, bool) and isinstance(expected, bool) and actual is expected
+    return bool(actual == expected)
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_json(assertion: JsonAssertion, document: Any) -> str:
+    try:
+        value = lookup(document, assertion.path)
+    except ValueError as exc:
+        return f"json path {assertion.path}: {exc}"
+    if assertion.exists is False:
+        return "" if value is _MISSING else f"json path {assertion.path}: present, expected absent"
+    if value is _MISSING:
+        return f"json path {assertion.path}: missing"
+    if assertion.has_equals and not _same(value, assertion.equals):
+        return f"json path {assertion.path}: got {_show(value)}, expected {_show(assertion.equals)}"
+    return ""
