@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -60,3 +61,32 @@ def resolve(text: str, environ: Mapping[str, str] | None = None) -> str:
         return value
 
     return REFERENCE.sub(substitute, text)
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks secret values in a record's final message (third-party loggers too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is logging's problem, not ours
+            return True
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+_FILTER = MaskingFilter()
+
+
+def mask_logs(*names: str) -> None:
+    """Attach the masking filter to the named loggers (e.g. ``urllib3.connectionpool``, ``apprise``).
+
+    Logger filters only see records created by that logger itself, which is why
+    libraries that log URLs (with tokens in their query) are named one by one.
+    """
+    for name in names:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
