@@ -1,0 +1,174 @@
+"""Pure checks on single values; each returns an error message (``None`` when the value is fine)."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from typing import Iterable, Optional, Union
+from urllib.parse import urlsplit
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_STATUS_RANGE = re.compile(r"^\s*(\d{3})\s*-\s*(\d{3})\s*$", re.ASCII)
+_STATUS_CLASS = re.compile(r"^\s*([1-5])[xX][xX]\s*$")
+_APPRISE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
+# a JSON path: ``status``, ``data.items[0].ok``, ``[2].name``
+JSON_PATH = re.compile(r"^(?:[^.\[\]\s]+|\[\d+\])(?:\[\d+\])*(?:\.[^.\[\]\s]+(?:\[\d+\])*)*$")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean "timeout"?)`` when a choice is close, else ``""``."""
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def quote(value: object) -> str:
+    text = str(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f'"{text}"'
+
+
+def http_url(value: str) -> Optional[str]:
+    if not value.strip():
+        return "URL is empty"
+    if any(ch.isspace() for ch in value):
+        return f"{quote(value)} is not a valid URL (it contains whitespace)"
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as error:
+        return f"{quote(value)} is not a valid URL ({error})"
+    if parts.scheme.lower() not in ("http", "https"):
+        if not parts.scheme:
+            return f"{quote(value)} is not a URL: it needs http:// or https://"
+        return f"{quote(value)} is not an http(s) URL (scheme must be http or https, not {parts.scheme})"
+    if not parts.hostname:
+        return f"{quote(value)} has no host"
+    if port == 0:
+        return f"{quote(value)} has port 0"
+    return hostname(parts.hostname, what="URL host")
+
+
+def apprise_url(value: str) -> Optional[str]:
+    if not _APPRISE.match(value):
+        return f"{quote(value)} is not a notification URL (e.g. json://host/path, mailto://..., tgram://...)"
+    return None
+
+
+def hostname(value: str, *, what: str = "host") -> Optional[str]:
+    """A DNS name or an IP address (IPv6 with or without brackets)."""
+    text = value.strip("[]") if value.startswith("[") else value
+    try:
+        ipaddress.ip_address(text)
+        return None
+    except ValueError:
+        pass
+    name = value[:-1] if value.endswith(".") else value
+    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        return f"{quote(value)} is not a valid {what} name or IP address"
+    return None
+
+
+def host_port(value: str, *, default_port: Optional[int] = None) -> Union[str, tuple[str, int]]:
+    """``host:port`` (``[v6]:port``) -> ``(host, port)``; a message when it is not."""
+    text = value.strip()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            return f"{quote(value)} is not host:port"
+        host, rest = text[1:end], text[end + 1:]
+        if rest and not rest.startswith(":"):
+            return f"{quote(value)} is not host:port"
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    else:
+        host, port_text = text, ""  # a name, or a bare IPv6 address
+    if port_text == "":
+        if default_port is None:
+            return f"{quote(value)} needs a port (host:port)"
+        port = default_port
+    else:
+        if not (port_text.isascii() and port_text.isdigit()):
+            return f"{quote(value)}: port {quote(port_text)} is not a number"
+        port = int(port_text)
+    problem = hostname(host) or port_range(port)
+    return problem if problem else (host, port)
+
+
+def port_range(port: int) -> Optional[str]:
+    if not 1 <= port <= 65535:
+        return f"port {port} is out of range (1-65535)"
+    return None
+
+
+def status_range(value: object) -> Union[str, tuple[int, int]]:
+    """``200`` / ``"200"`` / ``"200-299"`` / ``"2xx"`` -> inclusive ``(low, high)``; a message when not."""
+    bad = f'{quote(value)} is not a status code or range (e.g. 200, 200-299, 2xx)'
+    if isinstance(value, bool):
+        return bad
+    if isinstance(value, int):
+        low = high = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) == 3:
+            low = high = int(text)
+        elif _STATUS_RANGE.match(text):
+            found = _STATUS_RANGE.match(text)
+            low, high = int(found.group(1)), int(found.group(2))
+        elif _STATUS_CLASS.match(text):
+            digit = int(_STATUS_CLASS.match(text).group(1))
+            low, high = digit * 100, digit * 100 + 99
+        else:
+            return bad
+    else:
+        return bad
+    for code in (low, high):
+        if not 100 <= code <= 599:
+            return f"{quote(value)}: status {code} is outside 100-599"
+    if low > high:
+        return f"{quote(value)}: the range is backwards ({low} > {high})"
+    return low, high
+
+
+def regex(value: str) -> Optional[str]:
+    try:
+        re.compile(value)
+    except re.error as error:
+        where = f" at position {error.pos}" if error.pos is not None else ""
+        return f"{quote(value)} is not a valid regular expression: {error.msg}{where}"
+    except (RecursionError, OverflowError, ValueError) as error:  # absurd nesting or repeat counts
+        return f"{quote(value)} is not a valid regular expression: {error}"
+    return None
+
+
+def json_path(value: str) -> Optional[str]:
+    if not JSON_PATH.match(value):
+        return f"{quote(value)} is not a JSON path (e.g. status, data.items[0].ok)"
+    return None
+
+
+def timezone(value: str) -> Optional[str]:
+    if value == "UTC":
+        return None
+    try:
+        from zoneinfo import ZoneInfo, available_timezones
+        known = available_timezones()
+        if not known:  # no time zone database on this machine: cannot tell, trust it
+            return None
+        ZoneInfo(value)
+        return None
+    except Exception:  # ZoneInfoNotFoundError, or ValueError for names like "../x"
+        return f"{quote(value)} is not a time zone name (e.g. UTC, Europe/Berlin, Asia/Shanghai)" + \
+            did_you_mean(value, _known_zones())
+
+
+def _known_zones() -> set[str]:
+    try:
+        from zoneinfo import available_timezones
+        return available_timezones()
+    except Exception:  # pragma: no cover - no zoneinfo at all
+        return set()
