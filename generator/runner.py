@@ -1,0 +1,413 @@
+"""Runs every monitor's probe concurrently, with a bound, a deadline per check and in-run retries.
+
+Scheduling. ``settings.concurrency`` bounds the attempts that are *young*
+(started less than ``park_after`` seconds ago): those do the CPU work
+(connect, TLS handshake, parsing). An attempt still waiting after
+``park_after`` is parked: it keeps its thread but gives its slot to the next
+monitor, so a set of hanging targets cannot starve the answering ones. Parked
+and young attempts together never exceed ``max_in_flight`` (default 4 x
+concurrency), which bounds threads and sockets. A retry waits for its backoff
+without holding a slot, and due retries go to the front of the queue so a
+monitor's retry chain stays as short as its own timeouts and backoffs.
+
+Each attempt runs under its probe's own deadline (``monitor.timeout``); should a
+probe overrun it by more than a grace period the runner stops waiting, records
+DOWN and leaves the stuck thread behind (daemon, not counted against the bound).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Callable, Iterable, Optional, Sequence
+from urllib.parse import urlsplit
+
+from generator.models import Canary, Check, CheckStatus, HttpExpect, HttpSpec, Monitor, Settings, TcpSpec
+from generator.probes import PROBES
+from generator.probes.base import describe_error, mask_details, seconds_text, short
+from generator.secrets import mask
+from generator.timeutil import utcnow
+
+Clock = Callable[[], datetime]
+
+DEFAULT_PARK_AFTER = 0.5  # seconds; most healthy checks answer well within this
+OVERRUN_GRACE = 2.0  # seconds past a probe's own timeout before the runner stops waiting
+
+
+# --------------------------------------------------------------------------- one attempt
+
+
+def attempt(monitor: Monitor, clock: Optional[Clock] = None) -> Check:
+    """One probe call, never raising: an unknown type or a raising probe is a DOWN check."""
+    started = (clock or utcnow)()
+    t0 = time.monotonic()
+    probe = PROBES.get(monitor.type)
+    try:
+        if probe is None:
+            raise LookupError(f"unknown probe type {monitor.type!r} (known: {', '.join(sorted(PROBES))})")
+        check = probe(monitor, monitor.timeout)
+        if not isinstance(check, Check):
+            raise TypeError(f"probe {monitor.type!r} returned {type(check).__name__}, not a Check")
+    except Exception as exc:  # one broken monitor never stops the others
+        reason = str(exc) if isinstance(exc, (LookupError, TypeError)) else describe_error(exc, monitor.timeout)
+        check = Check(
+            monitor_id=monitor.id,
+            time=started,
+            status=CheckStatus.DOWN,
+            latency_ms=round((time.monotonic() - t0) * 1000.0, 1),
+            error=f"probe error: {reason}",
+        )
+    return _clean(check, monitor, started)
+
+
+def _clean(check: Check, monitor: Monitor, started: datetime) -> Check:
+    # the runner owns identity and time; masking again costs little and catches a careless probe
+    return replace(
+        check,
+        monitor_id=monitor.id,
+        time=started,
+        error=short(check.error),
+        details=mask_details(dict(check.details)),
+    )
+
+
+def backoff(monitor: Monitor, attempts_made: int) -> float:
+    """Seconds to wait before the next attempt: retry_backoff, then doubling (0.5 s, 1 s, 2 s ...)."""
+    return max(0.0, monitor.retry_backoff) * (2 ** max(0, attempts_made - 1))
+
+
+def _should_retry(check: Check) -> bool:
+    return check.status is CheckStatus.DOWN  # degraded is an answer, not a failure to get one
+
+
+def probe_with_retries(
+    monitor: Monitor, *, clock: Optional[Clock] = None, sleep: Callable[[float], None] = time.sleep
+) -> Check:
+    """One monitor, sequentially, with its retries and backoff (the CLI's `check` command)."""
+    made = 0
+    while True:
+        check = attempt(monitor, clock)
+        made += 1
+        if not _should_retry(check) or made >= monitor.attempts:
+            return replace(check, attempts=made)
+        sleep(backoff(monitor, made))
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+class _Workers:
+    """Reusable daemon threads, created only when no idle one is free."""
+
+    def __init__(self, name: str = "probe") -> None:
+        self._tasks: "queue.SimpleQueue[Optional[Callable[[], None]]]" = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._live = 0
+        self._name = name
+        self._counter = itertools.count(1)
+        self.peak = 0
+
+    def submit(self, task: Callable[[], None]) -> None:
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1  # reserve an idle worker for this task
+            else:
+                self._live += 1
+                self.peak = max(self.peak, self._live)
+                threading.Thread(target=self._loop, name=f"{self._name}-{next(self._counter)}", daemon=True).start()
+        self._tasks.put(task)
+
+    def _loop(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                with self._lock:
+                    self._live -= 1
+                return
+            try:
+                task()
+            finally:
+                with self._lock:
+                    self._idle += 1
+
+    def shutdown(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._tasks.put(None)
+
+
+@dataclass
+class _Job:
+    index: int
+    monitor: Monitor
+    made: int = 0
+
+
+@dataclass
+class _Running:
+    job: _Job
+    started: float
+    hard_deadline: float
+    parked: bool = False
+    abandoned: bool = False
+
+
+@dataclass
+class RunStats:
+    """What the last run did, for logs and the benchmark."""
+
+    attempts: int = 0
+    retries: int = 0
+    parked: int = 0
+    abandoned: int = 0
+    peak_in_flight: int = 0
+    peak_threads: int = 0
+    canary: Optional[str] = None  # None = not needed, "ok", or the failure reason
+    seconds: float = 0.0
+    finished_at: dict[str, float] = field(default_factory=dict)  # monitor id -> seconds since start
+
+
+last_stats = RunStats()
+
+
+def run_probes(
+    monitors: Iterable[Monitor],
+    settings: Settings,
+    *,
+    clock: Optional[Clock] = None,
+    park_after: float = DEFAULT_PARK_AFTER,
+    max_in_flight: Optional[int] = None,
+) -> list[Check]:
+    """Probe every monitor once (with in-run retries); checks come back in the monitors' order."""
+    global last_stats
+    monitors = list(monitors)
+    stats = RunStats()
+    t_start = time.monotonic()
+    if not monitors:
+        last_stats = stats
+        return []
+    concurrency = max(1, int(settings.concurrency or 1))
+    limit = max(concurrency, max_in_flight if max_in_flight is not None else 4 * concurrency)
+
+    results: list[Optional[Check]] = [None] * len(monitors)
+    ready: deque[_Job] = deque(_Job(i, m) for i, m in enumerate(monitors))
+    delayed: list[tuple[float, int, _Job]] = []
+    seq = itertools.count()
+    done: "queue.SimpleQueue[tuple[int, Check]]" = queue.SimpleQueue()
+    running: dict[int, _Running] = {}
+    ids = itertools.count()
+    workers = _Workers()
+    remaining = len(monitors)
+
+    def launch(job: _Job) -> None:
+        key = next(ids)
+        now = time.monotonic()
+        running[key] = _Running(job, now, now + max(job.monitor.timeout, 0.0) + OVERRUN_GRACE)
+        monitor = job.monitor
+        workers.submit(lambda: done.put((key, attempt(monitor, clock))))
+        stats.attempts += 1
+        if job.made:
+            stats.retries += 1
+
+    def settle(job: _Job, check: Check) -> None:
+        nonlocal remaining
+        job.made += 1
+        if _should_retry(check) and job.made < job.monitor.attempts:
+            heapq.heappush(delayed, (time.monotonic() + backoff(job.monitor, job.made), next(seq), job))
+            return
+        results[job.index] = replace(check, attempts=job.made)
+        stats.finished_at[job.monitor.id] = time.monotonic() - t_start
+        remaining -= 1
+
+    try:
+        while remaining:
+            now = time.monotonic()
+            while delayed and delayed[0][0] <= now:
+                ready.appendleft(heapq.heappop(delayed)[2])
+            young = 0
+            for key, run in list(running.items()):
+                if run.abandoned:
+                    continue
+                if now >= run.hard_deadline:
+                    run.abandoned = True
+                    stats.abandoned += 1
+                    del running[key]
+                    monitor = run.job.monitor
+                    settle(
+                        run.job,
+                        Check(
+                            monitor_id=monitor.id,
+                            time=(clock or utcnow)(),
+                            status=CheckStatus.DOWN,
+                            error=f"probe did not return within {seconds_text(monitor.timeout)} (abandoned)",
+                        ),
+                    )
+                    continue
+                if not run.parked and now - run.started >= park_after:
+                    run.parked = True
+                    stats.parked += 1
+                if not run.parked:
+                    young += 1
+            while ready and young < concurrency and len(running) < limit:
+                launch(ready.popleft())
+                young += 1
+            stats.peak_in_flight = max(stats.peak_in_flight, len(running))
+            if not remaining:
+                break
+            wake = [now + 0.5]
+            if delayed:
+                wake.append(delayed[0][0])
+            for run in running.values():
+                wake.append(run.hard_deadline)
+                if not run.parked:
+                    wake.append(run.started + park_after)
+            wait = max(0.0, min(wake) - time.monotonic())
+            try:
+                key, check = done.get(timeout=wait) if wait > 0 else done.get_nowait()
+            except queue.Empty:
+                continue
+            while True:
+                run = running.pop(key, None)
+                if run is not None:  # None: it was abandoned and already settled
+                    settle(run.job, check)
+                try:
+                    key, check = done.get_nowait()
+                except queue.Empty:
+                    break
+    finally:
+        stats.peak_threads = workers.peak
+        workers.shutdown()
+
+    checks = [check for check in results if check is not None]
+    checks = _apply_canary(checks, settings.canary, stats)
+    stats.seconds = time.monotonic() - t_start
+    last_stats = stats
+    return checks
+
+
+# --------------------------------------------------------------------------- canary
+
+
+def canary_monitor(canary: Canary) -> Monitor:
+    """The canary as a one-shot monitor: tcp ``host:port`` or an http URL (any HTTP answer counts)."""
+    if canary.type == "http":
+        spec = HttpSpec(url=canary.target, expect=HttpExpect(status=((100, 599),)))
+    else:
+        host, port = _split_host_port(canary.target)
+        spec = TcpSpec(host=host, port=port)
+    return Monitor(id="canary", name="canary", type=canary.type, spec=spec, timeout=canary.timeout, retries=0)
+
+
+def _split_host_port(target: str) -> tuple[str, int]:
+    parsed = urlsplit("//" + target.strip())
+    if not parsed.hostname or parsed.port is None:
+        raise ValueError(f"canary target {target!r} is not host:port")
+    return parsed.hostname, parsed.port
+
+
+def check_canary(canary: Canary) -> Optional[str]:
+    """None when the canary answers, else the reason it did not."""
+    try:
+        monitor = canary_monitor(canary)
+    except ValueError as exc:
+        return str(exc)
+    check = attempt(monitor)
+    return None if check.status is not CheckStatus.DOWN else (check.error or "no answer")
+
+
+def _apply_canary(checks: list[Check], canary: Optional[Canary], stats: RunStats) -> list[Check]:
+    if canary is None or not canary.target or not any(c.status is CheckStatus.DOWN for c in checks):
+        return checks
+    reason = check_canary(canary)
+    stats.canary = reason or "ok"
+    if reason is None:
+        return checks
+    error = short(f"runner offline: canary {canary.type} {canary.target} failed ({reason})")
+    return [
+        replace(c, status=CheckStatus.NO_DATA, error=error, details={**c.details, "probe_error": c.error})
+        if c.status is CheckStatus.DOWN
+        else c
+        for c in checks
+    ]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _latency(check: Check) -> str:
+    if check.latency_ms is None:
+        return "-"
+    if check.latency_ms >= 1000:
+        return f"{check.latency_ms / 1000:.2f} s"
+    return f"{check.latency_ms:.0f} ms"
+
+
+def _rows(checks: Sequence[Check]) -> list[list[str]]:
+    return [
+        [
+            c.monitor_id,
+            c.status.value,
+            _latency(c),
+            "-" if c.code is None else str(c.code),
+            str(c.attempts),
+            mask(c.error),
+        ]
+        for c in checks
+    ]
+
+
+def _summary(checks: Sequence[Check]) -> str:
+    counts: dict[str, int] = {}
+    for c in checks:
+        counts[c.status.value] = counts.get(c.status.value, 0) + 1
+    order = [s.value for s in CheckStatus]
+    parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in order if counts.get(s)]
+    return f"{len(checks)} monitors: " + (", ".join(parts) if parts else "none")
+
+
+def format_table(checks: Sequence[Check], monitors: Sequence[Monitor] = (), *, error_width: int = 80) -> str:
+    """A compact text table (one line per check) followed by a count by status."""
+    header = ["ID", "STATUS", "LATENCY", "CODE", "TRIES", "ERROR"]
+    rows = _rows(checks)
+    for row in rows:
+        if len(row[5]) > error_width:
+            row[5] = row[5][: error_width - 1] + "…"
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [row[i].ljust(widths[i]) for i in range(len(widths))] + [row[5]]
+        lines.append("  ".join(cells).rstrip())
+    lines.append(_summary(checks))
+    return "\n".join(lines)
+
+
+_ICON = {"up": "🟢", "degraded": "🟡", "down": "🔴", "no_data": "⚪", "maintenance": "🔧"}
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "\\`")
+
+
+def format_markdown_table(checks: Sequence[Check], monitors: Sequence[Monitor] = ()) -> str:
+    """A Markdown table for $GITHUB_STEP_SUMMARY: monitor name, status, latency, code, tries, error."""
+    names = {m.id: m.name for m in monitors}
+    lines = [
+        f"**{_summary(checks)}**",
+        "",
+        "| Monitor | Status | Latency | Code | Tries | Error |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for check, row in zip(checks, _rows(checks)):
+        name = names.get(check.monitor_id)
+        label = f"{_md(mask(name))} (`{_md(check.monitor_id)}`)" if name and name != check.monitor_id else f"`{_md(check.monitor_id)}`"
+        status = f"{_ICON.get(row[1], '')} {row[1].replace('_', ' ')}".strip()
+        lines.append(f"| {label} | {status} | {row[2]} | {row[3]} | {row[4]} | {_md(row[5])} |")
+    return "\n".join(lines) + "\n"
