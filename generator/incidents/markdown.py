@@ -78,8 +78,9 @@ def split_front_matter(text: str) -> Document:
     try:
         meta = yaml.safe_load(block) if block.strip() else {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None  # +1 for 1-based, +1 for the opening fence
+        # the construct that failed (context) says more than where the parser gave up (often the end)
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+        line = min(mark.line + 2, index) if mark is not None else None  # 1-based, after the opening fence
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise FieldError(None, f"invalid YAML in front matter: {problem}", line=line) from None
     if not isinstance(meta, dict):
