@@ -1,0 +1,196 @@
+"""Notifications through Apprise: one message per target, per incident event, ever.
+
+The run calls ``Notifier(history).notify(monitor, transition, incident_url=..., site_url=...)``
+for each transition. Which targets hear it:
+
+* the event: ``opened`` (also a re-opened flap), ``escalated`` (degraded -> down),
+  ``deescalated`` (down -> degraded; sent to targets listing ``escalated`` or
+  ``deescalated``: both are changes of impact on the same incident), ``resolved``;
+* the severity of the incident after the transition -- except that a target which
+  was told about the incident always hears how it ends (de-escalation,
+  resolution), even if that end is below its severity filter.
+
+A sent-ledger in the History cache (``notify-sent.json``) keyed by monitor,
+incident start, event, impact and target makes a re-run of the same transition
+silent. A failed send is logged, not recorded (so a later identical call may
+retry), and never raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional
+
+from generator.models import Monitor, NotifyTarget, Transition, TransitionKind
+from generator.secrets import mask, mask_logs
+from generator.timeutil import UTC, format_duration, parse_iso, to_iso, utcnow
+
+log = logging.getLogger("statusgen.notify")
+mask_logs("apprise", "urllib3.connectionpool")  # both log target URLs, and URLs carry tokens
+
+CACHE_NAME = "notify-sent"
+KEEP = timedelta(days=45)  # ledger entries older than this are dropped (incidents are long closed)
+
+EVENT_OF = {
+    TransitionKind.OPENED: "opened",
+    TransitionKind.REOPENED: "opened",
+    TransitionKind.ESCALATED: "escalated",
+    TransitionKind.DEESCALATED: "deescalated",
+    TransitionKind.RESOLVED: "resolved",
+}
+FOLLOW_UPS = ("deescalated", "resolved")
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def wants(target: NotifyTarget, event: str) -> bool:
+    if event == "deescalated":
+        return "deescalated" in target.events or "escalated" in target.events
+    return event in target.events
+
+
+class Notifier:
+    def __init__(self, history: Any, *, clock: Callable[[], datetime] = utcnow,
+                 send: Optional[Callable[[str, str, str, str], bool]] = None) -> None:
+        self.history = history  # anything with read_json(name, default) / write_json(name, value)
+        self.clock = clock
+        self._send = send or send_apprise  # (url, title, body, notify_type) -> delivered
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- ledger
+
+    def _ledger(self) -> dict[str, Any]:
+        value = self.history.read_json(CACHE_NAME, {})
+        return value if isinstance(value, dict) else {}
+
+    def _save(self, ledger: dict[str, Any]) -> None:
+        cutoff = self.clock() - KEEP
+        kept = {}
+        for key, entry in ledger.items():
+            try:
+                if parse_iso(entry["at"]) >= cutoff:
+                    kept[key] = entry
+            except (KeyError, TypeError, ValueError):
+                continue
+        self.history.write_json(CACHE_NAME, kept)
+
+    # ---------------------------------------------------------------- sending
+
+    def notify(self, monitor: Monitor, transition: Transition, *, incident_url: Optional[str] = None,
+               site_url: Optional[str] = None) -> list[str]:
+        """Send this transition to the targets that want it, once each; return the (masked) URLs sent to."""
+        if not monitor.notify:
+            return []
+        event = EVENT_OF.get(transition.kind)
+        if event is None:
+            return []
+        started = to_iso(transition.started or transition.time)
+        impact = transition.impact.value
+        severity = transition.severity.value
+        title, body, kind = message(monitor, transition, incident_url=incident_url, site_url=site_url)
+        sent: list[str] = []
+        with self._lock:
+            ledger = self._ledger()
+            incident_ids = {entry.get("incident") for entry in ledger.values()}
+            changed = False
+            for target in monitor.notify:
+                if not wants(target, event):
+                    continue
+                incident_id = _digest(monitor.id, started, target.url)
+                told_before = incident_id in incident_ids
+                if severity not in target.severities and not (event in FOLLOW_UPS and told_before):
+                    continue
+                key = _digest(monitor.id, started, event, impact, target.url)
+                if key in ledger:
+                    continue  # this exact message already went out in an earlier run
+                shown = mask(target.url)
+                try:
+                    delivered = self._send(target.url, title, body, kind)
+                except Exception as exc:  # a notifier must never break the run
+                    delivered = False
+                    log.warning("%s", mask(f"notify {event} monitor={monitor.id} target={_scheme(shown)} failed: {exc}"))
+                if not delivered:
+                    log.warning("%s", mask(f"notify {event} monitor={monitor.id} target={_scheme(shown)} not delivered"))
+                    continue
+                ledger[key] = {
+                    "at": to_iso(self.clock()),
+                    "monitor": monitor.id,
+                    "event": event,
+                    "impact": impact,
+                    "incident": incident_id,  # never the URL itself: it may hold a token
+                }
+                incident_ids.add(incident_id)
+                changed = True
+                sent.append(shown)
+                log.info("%s", mask(f"notify {event} monitor={monitor.id} target={_scheme(shown)} sent"))
+            if changed:
+                self._save(ledger)
+        return sent
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0] + "://" if "://" in url else "?"
+
+
+def send_apprise(url: str, title: str, body: str, notify_type: str) -> bool:
+    """One Apprise URL, one message; False on an unknown URL or a failed delivery."""
+    import apprise
+
+    client = apprise.Apprise()
+    if not client.add(url):
+        log.warning("%s", mask(f"notify target {_scheme(url)} is not a valid Apprise URL"))
+        return False
+    return bool(client.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN,
+                              notify_type=apprise.NotifyType(notify_type)))
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[str] = None,
+            site_url: Optional[str] = None) -> tuple[str, str, str]:
+    """(title, Markdown body, Apprise notify type) for a transition; secrets masked."""
+    check = transition.check
+    name = monitor.name
+    impact = transition.impact.value
+    severity = transition.severity.value
+    started = transition.started or transition.time
+    kind = transition.kind
+    if kind is TransitionKind.RESOLVED:
+        title = f"[resolved] {name} is back up"
+        lines = [f"**{name}** recovered at {_when(transition.time)} after "
+                 f"{format_duration((transition.time - started).total_seconds())} {impact}."]
+        notify_type = "success"
+    elif kind is TransitionKind.ESCALATED:
+        title = f"[{severity}] {name} is now {impact}"
+        lines = [f"**{name}** got worse: {impact} since {_when(transition.time)} (incident began {_when(started)})."]
+        notify_type = "failure"
+    elif kind is TransitionKind.DEESCALATED:
+        title = f"[{severity}] {name} is {impact}, no longer down"
+        lines = [f"**{name}** improved to {impact} at {_when(transition.time)} (incident began {_when(started)})."]
+        notify_type = "warning"
+    else:
+        again = " again" if kind is TransitionKind.REOPENED else ""
+        title = f"[{severity}] {name} is {impact}{again}"
+        lines = [f"**{name}** is {impact}{again} since {_when(started)}."]
+        notify_type = "failure" if severity == "critical" else "warning"
+    detail = []
+    if check.code is not None:
+        detail.append(f"HTTP {check.code}")
+    if check.latency_ms is not None:
+        detail.append(f"{check.latency_ms:.0f} ms")
+    if check.error:
+        detail.append(check.error)
+    if detail and kind is not TransitionKind.RESOLVED:
+        lines.append(f"Last check ({_when(check.time)}): " + ", ".join(detail))
+    if incident_url:
+        lines.append(f"Incident: {incident_url}")
+    if site_url:
+        lines.append(f"Status page: {site_url}")
+    return mask(title), mask("\n\n".join(lines)), notify_type
