@@ -173,11 +173,15 @@ def _retention(reader: Reader, entry: Entry) -> Optional[int]:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         days = value
-    else:
+    elif isinstance(value, str):
         seconds = reader.duration(entry.node, entry.path)
         if seconds is None:
             return None
         days = -int(-seconds // 86400)
+    else:
+        reader.problem(entry.node, entry.path, f"expected a number of days (90) or a duration (90d), "
+                                               f"got {describe(entry.node)}")
+        return None
     if days < 1:
         reader.problem(entry.node, entry.path, "retention must be at least 1 day (e.g. 90d)")
         return None

@@ -66,8 +66,6 @@ class Reader:
             if key in allowed:
                 continue
             del entries[key]
-            if entry.merged:
-                continue  # a shared anchor may carry keys for other kinds of monitor
             if elsewhere and key in elsewhere:
                 self.problem(entry.key_node, entry.path, f'"{key}" {elsewhere[key]}')
             else:
