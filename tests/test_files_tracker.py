@@ -362,3 +362,20 @@ def test_timeline_helpers_round_trip():
     assert strip_timeline(updated) == "Intro.\n\n## Postmortem\n\nLater."
     fresh = add_timeline_entry("Just text.", entry)
     assert parse_timeline(fresh)[0] == (entry,)
+
+
+def test_the_readme_examples_are_valid(folder):
+    """incidents/README.md teaches the format: its examples must read back without a problem."""
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "incidents" / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```markdown\n(.*?)```", readme, re.S)
+    assert len(examples) == 2
+    for number, example in enumerate(examples):
+        write(folder, f"example-{number}.md", example)
+    tracker = FilesTracker(folder)
+    [window] = tracker.maintenance()
+    [incident] = tracker.incidents()
+    assert tracker.problems == []
+    assert window.monitors == ("api", "web") and window.end - window.start == timedelta(hours=1, minutes=30)
+    assert incident.monitor_id == "payments" and not incident.automated and len(incident.timeline) == 2

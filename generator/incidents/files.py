@@ -66,7 +66,8 @@ class FilesTracker(Tracker):
         self.dir = Path(incidents_dir)
         self.site_url = site_url.rstrip("/") + "/" if site_url else None
         self._problems: dict[str, str] = {}  # message -> message, in first-seen order
-        self._logged: set[str] = set()
+        self._logged: set[str] = set()  # each problem is logged once per tracker, not once per scan
+        self._cache: dict[Path, tuple[tuple[int, int, int], Optional[_Entry], list[str]]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -75,18 +76,13 @@ class FilesTracker(Tracker):
         """Messages about malformed files seen by the latest scans (file:line: key: message)."""
         return list(self._problems)
 
-    def _problem(self, path: Path, text: str, error: FieldError | str) -> None:
+    @staticmethod
+    def _message(path: Path, text: str, error: FieldError | str) -> str:
         if isinstance(error, FieldError):
             line = error.line or key_line(text, error.key)
             where = f"{path}:{line}" if line else str(path)
-            message = f"{where}: {error}; the file is skipped"
-        else:
-            message = f"{path}: {error}"
-        message = mask(message)
-        self._problems.setdefault(message, message)
-        if message not in self._logged:
-            self._logged.add(message)
-            log.warning("%s", message)
+            return mask(f"{where}: {error}; the file is skipped")
+        return mask(f"{path}: {error}")
 
     def _paths(self) -> list[Path]:
         if not self.dir.is_dir():
@@ -96,31 +92,43 @@ class FilesTracker(Tracker):
         )
 
     def _scan(self) -> list[_Entry]:
+        """Every readable file; a file unchanged since the last scan (same inode, size, mtime) is not re-parsed."""
         self._problems = {}
         entries = []
+        cache: dict[Path, tuple[tuple[int, int, int], Optional[_Entry], list[str]]] = {}
         for path in self._paths():
-            entry = self._read(path)
+            try:
+                info = path.stat()
+                stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+            except OSError:
+                continue  # removed while we looked
+            cached = self._cache.get(path)
+            entry, messages = cached[1:] if cached and cached[0] == stamp else self._read(path)
+            cache[path] = (stamp, entry, messages)
+            for message in messages:
+                self._problems.setdefault(message, message)
+                if message not in self._logged:
+                    self._logged.add(message)
+                    log.warning("%s", message)
             if entry is not None:
                 entries.append(entry)
+        self._cache = cache
         return entries
 
-    def _read(self, path: Path) -> Optional[_Entry]:
+    def _read(self, path: Path) -> tuple[Optional[_Entry], list[str]]:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            self._problem(path, "", f"cannot be read ({error.__class__.__name__}: {error}); the file is skipped")
-            return None
+            return None, [self._message(path, "", f"cannot be read ({error.__class__.__name__}: {error}); the file is skipped")]
         try:
             document = split_front_matter(text)
             if "maintenance" in document.meta:
-                return _Entry(path, document, maintenance=self._maintenance(path, document))
+                return _Entry(path, document, maintenance=self._maintenance(path, document)), []
             incident, timeline_problems = self._incident(path, document)
         except FieldError as error:
-            self._problem(path, text, error)
-            return None
-        for problem in timeline_problems:
-            self._problem(path, text, f"{problem}; the entry is skipped")
-        return _Entry(path, document, incident=incident)
+            return None, [self._message(path, text, error)]
+        messages = [self._message(path, text, f"{problem}; the entry is skipped") for problem in timeline_problems]
+        return _Entry(path, document, incident=incident), messages
 
     def _maintenance(self, path: Path, document: Document) -> Maintenance:
         meta = document.meta
