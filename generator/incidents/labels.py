@@ -1,0 +1,94 @@
+"""The label scheme shared by the incident backends: names, fixed colours, descriptions.
+
+GitHub issues carry these as labels; the files backend can write the same names
+into an incident's front matter so both read alike on the site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from generator.models import Impact, Severity
+
+INCIDENT = "incident"
+DOWN = "down"
+DEGRADED = "degraded"
+CRITICAL = "critical"
+WARNING = "warning"
+AUTOMATED = "automated"
+RESOLVED = "resolved"
+MAINTENANCE = "maintenance"
+MONITOR_PREFIX = "monitor:"
+
+# Labels that follow the incident's impact: replaced together on escalation.
+IMPACT_LABELS = frozenset({DOWN, DEGRADED, CRITICAL, WARNING})
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    name: str
+    color: str  # 6 hex digits, no '#', as GitHub wants it
+    description: str
+
+
+_FIXED = {
+    INCIDENT: LabelSpec(INCIDENT, "b60205", "A service incident shown on the status page"),
+    DOWN: LabelSpec(DOWN, "d73a4a", "The service is down"),
+    DEGRADED: LabelSpec(DEGRADED, "fbca04", "The service is degraded (slow or partially failing)"),
+    CRITICAL: LabelSpec(CRITICAL, "b60205", "Severity: critical"),
+    WARNING: LabelSpec(WARNING, "e99695", "Severity: warning"),
+    AUTOMATED: LabelSpec(AUTOMATED, "ededed", "Opened and closed by statusgen"),
+    RESOLVED: LabelSpec(RESOLVED, "0e8a16", "The incident is over"),
+    MAINTENANCE: LabelSpec(MAINTENANCE, "1d76db", "A maintenance window shown on the status page"),
+}
+MONITOR_COLOR = "c5def5"
+
+
+def monitor_label(monitor_id: str) -> str:
+    return f"{MONITOR_PREFIX}{monitor_id}"
+
+
+def monitor_of(labels: Iterable[str]) -> str | None:
+    """The monitor id named by a ``monitor:<id>`` label, if any."""
+    for name in labels:
+        if name.startswith(MONITOR_PREFIX) and len(name) > len(MONITOR_PREFIX):
+            return name[len(MONITOR_PREFIX):]
+    return None
+
+
+def spec(name: str) -> LabelSpec:
+    """Colour and description of any label of the scheme (``monitor:<id>`` included)."""
+    if name in _FIXED:
+        return _FIXED[name]
+    if name.startswith(MONITOR_PREFIX):
+        # GitHub caps label descriptions at 100 characters.
+        return LabelSpec(name, MONITOR_COLOR, f"Incidents of monitor {name[len(MONITOR_PREFIX):]}"[:100])
+    raise KeyError(f"{name!r} is not a statusgen label")
+
+
+def impact_labels(impact: Impact) -> tuple[str, str]:
+    severity = impact.severity
+    return (DOWN if impact is Impact.DOWN else DEGRADED, CRITICAL if severity is Severity.CRITICAL else WARNING)
+
+
+def incident_labels(monitor_id: str, impact: Impact, *, automated: bool = True) -> list[str]:
+    """Labels of a newly opened incident, in a stable order."""
+    labels = [INCIDENT, *impact_labels(impact), monitor_label(monitor_id)]
+    if automated:
+        labels.append(AUTOMATED)
+    return labels
+
+
+def with_impact(labels: Iterable[str], impact: Impact) -> list[str]:
+    """``labels`` with the impact and severity labels replaced by those of ``impact`` (others kept)."""
+    kept = [name for name in labels if name not in IMPACT_LABELS]
+    return kept + [name for name in impact_labels(impact) if name not in kept]
+
+
+def impact_from(labels: Iterable[str]) -> Impact:
+    """Impact read back from labels: ``down`` or ``critical`` means down, otherwise degraded."""
+    names = set(labels)
+    if DOWN in names or (CRITICAL in names and DEGRADED not in names):
+        return Impact.DOWN
+    return Impact.DEGRADED
