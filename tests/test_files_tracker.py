@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator import secrets
 from generator.incidents.base import TrackerError
@@ -379,3 +381,41 @@ def test_the_readme_examples_are_valid(folder):
     assert tracker.problems == []
     assert window.monitors == ("api", "web") and window.end - window.start == timedelta(hours=1, minutes=30)
     assert incident.monitor_id == "payments" and not incident.automated and len(incident.timeline) == 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sequence=st.lists(st.sampled_from("UUDGNM"), min_size=1, max_size=30),
+    gap_minutes=st.integers(min_value=1, max_value=30),
+)
+def test_status_machine_driving_the_files_tracker(tmp_path_factory, sequence, gap_minutes):
+    """The pipeline's loop in small: the tracker never holds two open incidents for a monitor,
+    and its open incident is always the one the state names."""
+    from generator.models import MonitorState
+    from generator.status import step
+    from tests.test_status import IN_WINDOW, LETTERS, check
+    from tests.test_status import monitor as status_monitor
+
+    folder = tmp_path_factory.mktemp("incidents")
+    tracker = FilesTracker(folder)
+    mon = status_monitor(failure_threshold=2, success_threshold=2)
+    state = MonitorState(mon.id)
+    for number, letter in enumerate(sequence):
+        moment = T0 + timedelta(minutes=gap_minutes * number)
+        state, transitions = step(mon, state, check(LETTERS[letter], moment), in_maintenance=letter in IN_WINDOW)
+        for t in transitions:
+            if t.kind in (TransitionKind.OPENED, TransitionKind.REOPENED):
+                state = state.evolve(incident_key=tracker.open(mon, t))
+                if t.kind is TransitionKind.REOPENED:
+                    assert state.incident_key == t.incident_key
+            elif t.kind is TransitionKind.RESOLVED:
+                tracker.resolve(t.incident_key, mon, t)
+            else:
+                tracker.change_impact(t.incident_key, mon, t)
+        opened_now = [i for i in tracker.incidents() if i.is_open]
+        assert len(opened_now) == (1 if state.incident_open else 0)
+        if state.incident_open:
+            assert opened_now[0].key == state.incident_key and opened_now[0].impact is state.incident_impact
+    assert tracker.problems == []
+    for incident in tracker.incidents():
+        assert incident.is_open or (incident.resolved is not None and incident.resolved >= incident.started)
