@@ -1,0 +1,70 @@
+"""Writing the site: into a fresh staging folder, then swapped in place of the old one.
+
+A build killed at any instant leaves the previous ``_site/`` whole (the staging
+folder is a sibling that the next build removes), so the per-file fsync of
+``fsutil.atomic_write_*`` is not needed for thousands of small files; the swap
+is two renames.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+
+class SiteWriter:
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise OSError(f"{self.out_dir}: exists and is not a folder")
+        parent = self.out_dir.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        self._clean_leftovers()
+        self.staging = parent / f".{self.out_dir.name}.building-{os.getpid()}"
+        self.staging.mkdir()
+        self._made: set[Path] = {self.staging}
+        self.files = 0
+        self.pages = 0
+        self.bytes = 0
+        self.written: dict[str, int] = {}  # relative path -> size
+
+    def _clean_leftovers(self) -> None:
+        # a killed build leaves its staging or old folder behind; one build runs at a time
+        for pattern in (f".{self.out_dir.name}.building-*", f".{self.out_dir.name}.old-*"):
+            for stale in self.out_dir.parent.glob(pattern):
+                shutil.rmtree(stale, ignore_errors=True)
+
+    def write(self, relative: str, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if relative in self.written:
+            raise ValueError(f"{relative}: written twice in one build (two keys map to the same page?)")
+        target = self.staging / relative
+        folder = target.parent
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        with open(target, "wb") as handle:
+            handle.write(data)
+        self.written[relative] = len(data)
+        self.files += 1
+        self.bytes += len(data)
+        if relative.endswith(".html"):
+            self.pages += 1
+
+    def copy(self, relative: str, source: Path) -> None:
+        self.write(relative, source.read_bytes())
+
+    def commit(self) -> None:
+        """Swap the staging folder in; the old site is removed afterwards."""
+        old = None
+        if self.out_dir.exists():
+            old = self.out_dir.parent / f".{self.out_dir.name}.old-{os.getpid()}"
+            os.replace(self.out_dir, old)
+        os.replace(self.staging, self.out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)

@@ -1,0 +1,220 @@
+"""Realistic sample data for the site's tests and benchmark (seeded, so runs repeat).
+
+Writes through the real History: ``record`` for the raw checks of the recent
+days (which also rolls those days up), and, for a long history made quickly,
+the daily roll-up files of older days as History keeps them after pruning raw
+checks (``rollup.RollupYear``), so a 90-day, 1,000-monitor history takes
+seconds to make instead of recording 26 million checks.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Optional, Sequence
+
+from generator.models import (
+    Check,
+    CheckStatus,
+    Comment,
+    Config,
+    DayRollup,
+    HttpSpec,
+    Impact,
+    Incident,
+    Maintenance,
+    Monitor,
+    MonitorState,
+    Settings,
+    Site,
+    State,
+    TimelineEntry,
+)
+from generator.timeutil import UTC
+
+GROUPS = ("Core", "Edge", "Data", None)
+
+
+def sample_config(count: int, *, language: str = "en", timezone: str = "Europe/Paris", base_url: str = "",
+                  title: str = "Example status") -> Config:
+    monitors = tuple(
+        Monitor(
+            id=f"svc-{index:04d}",
+            name=f"Service {index}",
+            type="http",
+            spec=HttpSpec(url=f"http://127.0.0.1:9/{index}"),
+            group=GROUPS[index % len(GROUPS)],
+            description=f"Sample service number {index}." if index % 3 == 0 else None,
+        )
+        for index in range(count)
+    )
+    site = Site(title=title, description="Sample status page", base_url=base_url, timezone=timezone,
+                language=language, repository="example/status")
+    return Config(site=site, settings=Settings(), monitors=monitors)
+
+
+@dataclass(frozen=True)
+class Outage:
+    monitor_id: str
+    start: datetime
+    end: datetime
+    status: CheckStatus  # DOWN or DEGRADED
+
+
+def _latency(rng: random.Random, base: float) -> float:
+    return round(base * (0.8 + 0.4 * rng.random()) + (rng.random() < 0.02) * base * 3, 1)
+
+
+def checks_for(monitor_id: str, start: datetime, end: datetime, cadence: timedelta, outages: Sequence[Outage],
+               rng: random.Random, base: float = 80.0, gaps: Sequence[tuple[datetime, datetime]] = ()) -> list[Check]:
+    """A check every ``cadence`` in [start, end), failing inside outages, missing inside gaps (no data)."""
+    result = []
+    moment = start
+    while moment < end:
+        if any(a <= moment < b for a, b in gaps):
+            moment += cadence
+            continue
+        status = CheckStatus.UP
+        for outage in outages:
+            if outage.monitor_id == monitor_id and outage.start <= moment < outage.end:
+                status = outage.status
+        latency = None if status is CheckStatus.DOWN else _latency(rng, base * (3 if status is CheckStatus.DEGRADED else 1))
+        result.append(
+            Check(monitor_id=monitor_id, time=moment, status=status, latency_ms=latency,
+                  code=None if status is CheckStatus.DOWN else 200,
+                  error="connection refused" if status is CheckStatus.DOWN else "")
+        )
+        moment += cadence
+    return result
+
+
+def rollup_for_day(day: str, checks_per_day: int, down: int, degraded: int, rng: random.Random, base: float) -> DayRollup:
+    up = max(0, checks_per_day - down - degraded)
+    median = round(base * (0.95 + 0.1 * rng.random()), 2)
+    return DayRollup(day=day, checks=checks_per_day, up=up, degraded=degraded, down=down,
+                     latency_min=round(median * 0.7, 2), latency_median=median,
+                     latency_p95=round(median * 1.6, 2), latency_max=round(median * 3.5, 2))
+
+
+def write_old_rollups(history, monitor_id: str, rollups: Iterable[DayRollup]) -> None:
+    """Roll-ups of days whose raw checks are gone, in History's own year files."""
+    from generator.history.rollup import RollupYear, load_year
+
+    by_year: dict[str, list[DayRollup]] = {}
+    for rollup in rollups:
+        by_year.setdefault(rollup.day[:4], []).append(rollup)
+    for year, items in by_year.items():
+        path = history.layout.rollup_file(monitor_id, year)
+        current = load_year(path, monitor_id) if path.exists() else RollupYear(monitor_id)
+        for rollup in items:
+            current.days[rollup.day] = rollup
+        current.save(path)
+
+
+def sample_incident(key: str, monitor_id: Optional[str], started: datetime, resolved: Optional[datetime],
+                    impact: Impact = Impact.DOWN, *, url: Optional[str] = None) -> Incident:
+    timeline = [TimelineEntry(started, "detected", f"Monitor **{monitor_id or 'manual'}** failed: connection refused.")]
+    if resolved is not None:
+        timeline.append(TimelineEntry(started + (resolved - started) / 2, "restart", "Restart requested (attempt 1)."))
+        timeline.append(TimelineEntry(resolved, "resolved", f"Recovered after {int((resolved - started).total_seconds() // 60)} minutes."))
+    comments = (
+        Comment(author="owner", association="OWNER", time=started + timedelta(minutes=5),
+                body="We are looking into it. See <https://example.org/notes>.", trusted=True),
+        Comment(author="stranger", association="NONE", time=started + timedelta(minutes=6),
+                body="untrusted <script>alert(1)</script>", trusted=False),
+    )
+    return Incident(
+        key=key,
+        title=f"{monitor_id or 'Service'} is {'down' if impact is Impact.DOWN else 'degraded'}",
+        monitor_id=monitor_id,
+        impact=impact,
+        status="resolved" if resolved else "open",
+        started=started,
+        resolved=resolved,
+        url=url,
+        body="Automated incident.",
+        labels=("incident", impact.value),
+        timeline=tuple(timeline),
+        comments=comments,
+        updated=resolved or started,
+    )
+
+
+def build_sample(history, config: Config, now: datetime, *, seed: int = 7, raw_days: int = 2, days: int = 90,
+                 cadence: timedelta = timedelta(minutes=5), incidents: int = 10, base_url: Optional[str] = None
+                 ) -> tuple[list[Incident], list[Maintenance]]:
+    """Fill ``history`` for every monitor of ``config`` and return matching incidents and maintenance."""
+    rng = random.Random(seed)
+    now = now.astimezone(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    raw_start = today - timedelta(days=raw_days - 1)
+    ids = [m.id for m in config.monitors]
+    # incidents spread over the 90 days; the first one is still open on the first monitor
+    result: list[Incident] = []
+    outages: list[Outage] = []
+    for number in range(incidents):
+        monitor_id = ids[(number * 7) % len(ids)] if ids else None
+        if number == 0:
+            started = now - timedelta(minutes=40)
+            resolved = None
+        else:
+            started = today - timedelta(days=rng.randrange(0, days), minutes=rng.randrange(0, 1440))
+            if started >= now - timedelta(hours=1):
+                started = now - timedelta(hours=3)
+            resolved = started + timedelta(minutes=rng.choice((10, 25, 45, 90)))
+        impact = Impact.DEGRADED if number % 4 == 3 else Impact.DOWN
+        url = f"https://github.com/example/status/issues/{100 + number}"
+        result.append(sample_incident(str(100 + number), monitor_id, started, resolved, impact, url=url))
+        if monitor_id:
+            outages.append(Outage(monitor_id, started, resolved or now + timedelta(days=1),
+                                  CheckStatus.DOWN if impact is Impact.DOWN else CheckStatus.DEGRADED))
+    per_day = int(timedelta(days=1) / cadence)
+    checks: list[Check] = []
+    states: dict[str, MonitorState] = {}
+    for index, monitor_id in enumerate(ids):
+        base = 40.0 + (index % 9) * 25.0
+        old = []
+        for offset in range(days - 1, raw_days - 1, -1):
+            day_start = today - timedelta(days=offset)
+            if index % 5 == 4 and offset > days - 20:
+                continue  # a newer monitor: no data for its first weeks
+            down = degraded = 0
+            for outage in outages:
+                if outage.monitor_id != monitor_id:
+                    continue
+                overlap = min(outage.end, day_start + timedelta(days=1)) - max(outage.start, day_start)
+                if overlap > timedelta(0):
+                    count = max(1, int(overlap / cadence))
+                    if outage.status is CheckStatus.DOWN:
+                        down += count
+                    else:
+                        degraded += count
+            old.append(rollup_for_day(day_start.date().isoformat(), per_day, down, degraded, rng, base))
+        if old:
+            write_old_rollups(history, monitor_id, old)
+        # a short gap in the raw window on one monitor: no data, not "up"
+        gaps = [(today - timedelta(hours=5), today - timedelta(hours=4))] if index == 1 else []
+        checks.extend(checks_for(monitor_id, raw_start, now, cadence, outages, rng, base, gaps))
+        open_outage = next((o for o in outages if o.monitor_id == monitor_id and o.start <= now < o.end), None)
+        status = State.UP if open_outage is None else (State.DOWN if open_outage.status is CheckStatus.DOWN else State.DEGRADED)
+        states[monitor_id] = MonitorState(
+            monitor_id=monitor_id,
+            status=status,
+            since=open_outage.start if open_outage else raw_start,
+            last_check=now - timedelta(minutes=1),
+            incident_open=open_outage is not None,
+        )
+        if len(checks) > 50000:
+            history.record(checks)
+            checks = []
+    if checks:
+        history.record(checks)
+    history.save_states(states)
+    maintenance = [
+        Maintenance(key="maint-db", title="Database upgrade", start=now - timedelta(days=3),
+                    end=now - timedelta(days=3) + timedelta(hours=2), monitors=tuple(ids[:2]), body="Planned **upgrade**."),
+        Maintenance(key="maint-net", title="Network work", start=now + timedelta(days=2),
+                    end=now + timedelta(days=2, hours=1), monitors=(), body="All services may blip."),
+    ]
+    return result, maintenance

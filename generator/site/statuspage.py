@@ -1,0 +1,288 @@
+"""The machine-readable API in the shape of the Atlassian Statuspage public API v2.
+
+Same field names and value sets, so existing clients (dashboards, status
+aggregators) can read the site: page, status (indicator none/minor/major/critical),
+components (groups as components with ``group: true``), incidents with
+``incident_updates`` (investigating/identified/monitoring/resolved) and
+scheduled maintenances (scheduled/in_progress/completed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, Optional
+
+from generator.models import Impact, Incident, Maintenance
+from generator.secrets import mask
+from generator.site import links
+from generator.site.markup import plain_text
+from generator.site.views import MonitorView, Overall, maintenance_state, sort_incidents
+from generator.timeutil import parse_iso, to_iso
+
+COMPONENT_STATUS = {
+    "operational": "operational",
+    "degraded": "degraded_performance",
+    "down": "major_outage",
+    "maintenance": "under_maintenance",
+    # Statuspage has no "unknown": a monitor without data yet reads as operational there
+    # (the HTML page says "no data"); see the report for the reasoning
+    "unknown": "operational",
+}
+# worst first, for a group's status
+_COMPONENT_RANK = ("major_outage", "partial_outage", "degraded_performance", "under_maintenance", "operational")
+
+INDICATOR = {
+    "operational": ("none", "All Systems Operational"),
+    "unknown": ("none", "No Data Yet"),
+    "maintenance": ("none", "Service Under Maintenance"),
+    "degraded": ("minor", "Minor Service Outage"),
+    "partial_outage": ("major", "Partial System Outage"),
+    "major_outage": ("critical", "Major System Outage"),
+}
+IMPACT = {Impact.DOWN: "critical", Impact.DEGRADED: "minor"}
+RECENT_INCIDENTS = 50  # incidents.json lists the most recent ones, as Statuspage does
+
+# timeline entry kind -> the incident status it moves to (None: keeps the current one)
+_UPDATE_STATUS = {
+    "detected": "investigating",
+    "escalated": None,
+    "deescalated": None,
+    "restart": "identified",
+    "identified": "identified",
+    "recovered": "monitoring",
+    "monitoring": "monitoring",
+    "resolved": "resolved",
+}
+
+
+def page_id(base_url: str, title: str) -> str:
+    return hashlib.sha1((base_url or title or "statusgen").encode("utf-8")).hexdigest()[:12]
+
+
+class StatuspageApi:
+    def __init__(self, *, site_title: str, base_url: str, time_zone: str, now: datetime, views: list[MonitorView],
+                 overall: Overall, incidents: list[Incident], maintenance: list[Maintenance]):
+        self.now = now
+        self.base_url = base_url
+        self.id = page_id(base_url, site_title)
+        self.page = {
+            "id": self.id,
+            "name": site_title,
+            "url": base_url.rstrip("/") if base_url else "",
+            "time_zone": time_zone,
+            "updated_at": to_iso(now),
+        }
+        self.views = views
+        self.overall = overall
+        self.incidents = sort_incidents(incidents)
+        self.maintenance = sorted(maintenance, key=lambda m: (m.start, m.key), reverse=True)
+        self._components = self._build_components()
+
+    # ---------------------------------------------------------------- components
+
+    def _build_components(self) -> list[dict[str, Any]]:
+        components: list[dict[str, Any]] = []
+        group_ids: dict[str, str] = {}
+        members: dict[str, list[dict[str, Any]]] = {}
+        position = 0
+        for view in self.views:
+            group = view.monitor.group
+            group_id = None
+            if group:
+                if group not in group_ids:
+                    candidate = "group-" + links.slug(group)
+                    while candidate in group_ids.values():
+                        candidate += "-"
+                    group_ids[group] = candidate
+                    position += 1
+                    components.append(
+                        {
+                            "id": candidate,
+                            "name": group,
+                            "status": "operational",  # filled below from its members
+                            "created_at": None,
+                            "updated_at": None,
+                            "position": position,
+                            "description": None,
+                            "showcase": False,
+                            "start_date": None,
+                            "group_id": None,
+                            "page_id": self.id,
+                            "group": True,
+                            "only_show_if_degraded": False,
+                            "components": [],
+                        }
+                    )
+                    members[candidate] = []
+                group_id = group_ids[group]
+            position += 1
+            first_day = view.data.days[0].day if view.data.days else None
+            created = parse_iso(first_day + "T00:00:00Z") if first_day else (view.since or self.now)
+            if view.since and view.since < created:
+                created = view.since
+            updated = view.since or self.now
+            component = {
+                "id": view.monitor.id,
+                "name": view.monitor.name,
+                "status": COMPONENT_STATUS[view.status],
+                "created_at": to_iso(created),
+                "updated_at": to_iso(updated),
+                "position": position,
+                "description": mask(view.monitor.description) if view.monitor.description else None,
+                "showcase": True,
+                "start_date": first_day,
+                "group_id": group_id,
+                "page_id": self.id,
+                "group": False,
+                "only_show_if_degraded": False,
+            }
+            components.append(component)
+            if group_id:
+                members[group_id].append(component)
+        for component in components:
+            if component["group"]:
+                inside = members[component["id"]]
+                component["components"] = [c["id"] for c in inside]
+                component["status"] = min((c["status"] for c in inside), key=_COMPONENT_RANK.index)
+                component["created_at"] = min(c["created_at"] for c in inside)
+                component["updated_at"] = max(c["updated_at"] for c in inside)
+        return components
+
+    def components_of(self, monitor_ids: tuple[str, ...]) -> list[dict[str, Any]]:
+        wanted = set(monitor_ids)
+        return [c for c in self._components if not c["group"] and c["id"] in wanted]
+
+    # ---------------------------------------------------------------- incidents
+
+    def incident(self, incident: Incident) -> dict[str, Any]:
+        updates: list[dict[str, Any]] = []
+        status = "investigating"
+        monitoring_at: Optional[str] = None
+        entries = [(e.time, 0, e.kind, e.text) for e in incident.timeline]
+        entries += [(c.time, 1, "comment", c.body) for c in incident.comments if c.trusted]
+        entries.sort(key=lambda e: (e[0], e[1]))
+        if not entries:
+            entries = [(incident.started, 0, "detected", incident.body or incident.title)]
+        for index, (moment, _, kind, text) in enumerate(entries):
+            status = _UPDATE_STATUS.get(kind) or status
+            if status == "monitoring" and monitoring_at is None:
+                monitoring_at = to_iso(moment)
+            updates.append(self._update(incident.key, index, status, moment, text))
+        if incident.is_open and status == "resolved":
+            status = "monitoring"  # re-opened after a resolution entry
+        if not incident.is_open and status != "resolved":
+            moment = incident.resolved or incident.updated or entries[-1][0]
+            updates.append(self._update(incident.key, len(updates), "resolved", moment, "Resolved."))
+            status = "resolved"
+        updates.reverse()  # newest first, as Statuspage lists them
+        times = [incident.started] + [e[0] for e in entries]
+        if incident.updated:
+            times.append(incident.updated)
+        if incident.resolved:
+            times.append(incident.resolved)
+        return {
+            "id": incident.key,
+            "name": mask(incident.title),
+            "status": status,
+            "created_at": to_iso(incident.started),
+            "updated_at": to_iso(max(times)),
+            "monitoring_at": monitoring_at,
+            "resolved_at": to_iso(incident.resolved) if incident.resolved and not incident.is_open else None,
+            "impact": IMPACT.get(incident.impact, "minor"),
+            "shortlink": incident.url or links.public_url(self.base_url, links.incident_page(incident.key)),
+            "started_at": to_iso(incident.started),
+            "page_id": self.id,
+            "incident_updates": updates,
+            "components": self.components_of((incident.monitor_id,) if incident.monitor_id else ()),
+        }
+
+    def _update(self, key: str, index: int, status: str, moment: datetime, text: str) -> dict[str, Any]:
+        stamp = to_iso(moment)
+        return {
+            "id": f"{key}-{index + 1}",
+            "status": status,
+            "body": plain_text(text, limit=2000),
+            "incident_id": key,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "display_at": stamp,
+            "affected_components": None,
+        }
+
+    def maintenance_item(self, item: Maintenance) -> dict[str, Any]:
+        state = maintenance_state(item, self.now)
+        stamp = to_iso(item.start)
+        body = item.body or item.title
+        updates = [
+            {
+                "id": f"{item.key}-1",
+                "status": "scheduled",
+                "body": plain_text(body, limit=2000),
+                "incident_id": item.key,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "display_at": stamp,
+                "affected_components": None,
+            }
+        ]
+        if state != "scheduled":
+            updates.insert(0, dict(updates[0], id=f"{item.key}-2", status="in_progress", body="In progress."))
+        if state == "completed":
+            end = to_iso(item.end)
+            updates.insert(0, dict(updates[0], id=f"{item.key}-3", status="completed", body="Completed.",
+                                   created_at=end, updated_at=end, display_at=end))
+        monitors = item.monitors or tuple(v.monitor.id for v in self.views)
+        return {
+            "id": item.key,
+            "name": mask(item.title),
+            "status": state,
+            "created_at": stamp,
+            "updated_at": to_iso(item.end if state == "completed" else item.start),
+            "monitoring_at": None,
+            "resolved_at": to_iso(item.end) if state == "completed" else None,
+            "impact": "maintenance",
+            "shortlink": item.url or links.public_url(self.base_url, links.maintenance_page(item.key)),
+            "started_at": stamp,
+            "page_id": self.id,
+            "incident_updates": updates,
+            "components": self.components_of(tuple(monitors)),
+            "scheduled_for": stamp,
+            "scheduled_until": to_iso(item.end),
+        }
+
+    # ---------------------------------------------------------------- documents
+
+    def status(self) -> dict[str, Any]:
+        indicator, description = INDICATOR[self.overall.key]
+        return {"indicator": indicator, "description": description}
+
+    def documents(self) -> dict[str, Any]:
+        """Every file under api/v2/, by path."""
+        incidents = [self.incident(i) for i in self.incidents]
+        unresolved = [i for i in incidents if i["status"] != "resolved"]
+        maintenances = [self.maintenance_item(m) for m in self.maintenance]
+        upcoming_or_active = [m for m in maintenances if m["status"] in ("scheduled", "in_progress")]
+        upcoming_or_active.sort(key=lambda m: (m["scheduled_for"], m["id"]))
+        return {
+            "summary.json": {
+                "page": self.page,
+                "components": self._components,
+                "incidents": unresolved,
+                "scheduled_maintenances": upcoming_or_active,
+                "status": self.status(),
+            },
+            "status.json": {"page": self.page, "status": self.status()},
+            "components.json": {"page": self.page, "components": self._components},
+            "incidents.json": {"page": self.page, "incidents": incidents[:RECENT_INCIDENTS]},
+            "incidents/unresolved.json": {"page": self.page, "incidents": unresolved},
+            "scheduled-maintenances.json": {"page": self.page, "scheduled_maintenances": maintenances},
+            "scheduled-maintenances/upcoming.json": {
+                "page": self.page,
+                "scheduled_maintenances": [m for m in upcoming_or_active if m["status"] == "scheduled"],
+            },
+            "scheduled-maintenances/active.json": {
+                "page": self.page,
+                "scheduled_maintenances": [m for m in upcoming_or_active if m["status"] == "in_progress"],
+            },
+        }

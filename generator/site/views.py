@@ -1,0 +1,335 @@
+"""From SiteInput to what the pages show: statuses, uptime, daily bars, incident windows.
+
+Pure functions over plain data; no I/O, no templates. Every list is sorted with
+an explicit key so two builds of the same input give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Iterable, Optional
+
+from generator.models import CheckStatus, DayRollup, Impact, Incident, Maintenance, Monitor, State
+from generator.site.model import MonitorData, SiteInput
+from generator.timeutil import UTC, day_of
+
+DAYS_SHOWN = 90
+WINDOWS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
+
+# monitor status keys, worst last (used for sorting and the overall banner)
+STATUS_ORDER = ("operational", "unknown", "maintenance", "degraded", "down")
+
+_STATE_KEY = {
+    State.UP: "operational",
+    State.DEGRADED: "degraded",
+    State.DOWN: "down",
+    State.MAINTENANCE: "maintenance",
+    State.UNKNOWN: "unknown",
+}
+
+
+@dataclass(frozen=True)
+class DayBar:
+    day: str  # YYYY-MM-DD (UTC)
+    kind: str  # up / degraded / partial / down / maintenance / nodata
+    uptime: Optional[float]  # percent, None = no data
+    incidents: int
+    checks: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive days that read the same (kind, uptime text, incidents): one focusable item."""
+
+    first: str
+    last: str
+    days: int
+    kind: str
+    uptime: Optional[float]
+    incidents: int
+
+
+@dataclass(frozen=True)
+class MonitorView:
+    monitor: Monitor
+    data: MonitorData
+    status: str  # a key of STATUS_ORDER
+    since: Optional[datetime]
+    uptime: dict[str, Optional[float]]  # "24h", "7d", "30d", "90d"
+    bars: tuple[DayBar, ...]  # oldest first, DAYS_SHOWN of them, today last
+    segments: tuple[Segment, ...]
+    latency_points: tuple[tuple[datetime, float], ...]  # last 24 h
+    latency_median_24h: Optional[float]
+    incidents: tuple[Incident, ...]  # this monitor's, newest first
+
+    @property
+    def id(self) -> str:
+        return self.monitor.id
+
+
+@dataclass(frozen=True)
+class Overall:
+    key: str  # operational / degraded / partial_outage / major_outage / maintenance / unknown
+    counts: dict[str, int]
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def uptime_of(up: int, degraded: int, down: int, degraded_counts_as_up: bool = True) -> Optional[float]:
+    """Percent of counted checks that were up; no_data and maintenance never count."""
+    total = up + degraded + down
+    if total <= 0:
+        return None
+    good = up + (degraded if degraded_counts_as_up else 0)
+    return 100.0 * good / total
+
+
+def floor2(value: float) -> float:
+    """Two decimals, rounded down: 99.999 must not read as 100.00."""
+    return math.floor(value * 100.0 + 1e-9) / 100.0
+
+
+def format_pct(value: Optional[float]) -> Optional[str]:
+    if value is None:
+        return None
+    shown = floor2(value)
+    if shown >= 100.0:
+        return "100%"
+    return f"{shown:.2f}%"
+
+
+def format_ms(value: Optional[float]) -> Optional[str]:
+    if value is None:
+        return None
+    if value >= 10000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms"
+
+
+def rollup_from_checks(day: str, checks: Iterable) -> DayRollup:
+    """A day's roll-up computed from raw checks (for today, which History may not have rolled up yet)."""
+    counts = {status: 0 for status in CheckStatus}
+    latencies: list[float] = []
+    for check in checks:
+        counts[check.status] += 1
+        if check.latency_ms is not None and check.status in (CheckStatus.UP, CheckStatus.DEGRADED):
+            latencies.append(float(check.latency_ms))
+    latencies.sort()
+    total = sum(counts.values())
+    p95 = latencies[min(len(latencies) - 1, int(math.ceil(0.95 * len(latencies))) - 1)] if latencies else None
+    return DayRollup(
+        day=day,
+        checks=total,
+        up=counts[CheckStatus.UP],
+        degraded=counts[CheckStatus.DEGRADED],
+        down=counts[CheckStatus.DOWN],
+        no_data=counts[CheckStatus.NO_DATA],
+        maintenance=counts[CheckStatus.MAINTENANCE],
+        latency_min=latencies[0] if latencies else None,
+        latency_median=median(latencies) if latencies else None,
+        latency_p95=p95,
+        latency_max=latencies[-1] if latencies else None,
+    )
+
+
+def day_list(now: datetime, count: int = DAYS_SHOWN) -> list[str]:
+    """The ``count`` UTC days ending today, oldest first."""
+    today = now.astimezone(UTC).date()
+    return [(today - timedelta(days=offset)).isoformat() for offset in range(count - 1, -1, -1)]
+
+
+def incident_end(incident: Incident, now: datetime) -> datetime:
+    return incident.resolved if incident.resolved is not None else now
+
+
+def _day_kind(rollup: Optional[DayRollup], uptime: Optional[float]) -> str:
+    if rollup is None or uptime is None:
+        if rollup is not None and rollup.maintenance > 0:
+            return "maintenance"
+        return "nodata"
+    if rollup.down == 0:
+        return "degraded" if rollup.degraded else "up"
+    return "partial" if uptime >= 99.0 else "down"
+
+
+def day_bars(data: MonitorData, incidents: list[Incident], now: datetime, degraded_counts_as_up: bool) -> tuple[DayBar, ...]:
+    by_day = {rollup.day: rollup for rollup in data.days}
+    bars = []
+    spans = [(day_of(i.started), day_of(incident_end(i, now))) for i in incidents]
+    for day in day_list(now):
+        rollup = by_day.get(day)
+        uptime = uptime_of(rollup.up, rollup.degraded, rollup.down, degraded_counts_as_up) if rollup else None
+        count = sum(1 for first, last in spans if first <= day <= last)
+        bars.append(
+            DayBar(
+                day=day,
+                kind=_day_kind(rollup, uptime),
+                uptime=uptime,
+                incidents=count,
+                checks=rollup.checks if rollup else 0,
+            )
+        )
+    return tuple(bars)
+
+
+def segments_of(bars: Iterable[DayBar]) -> tuple[Segment, ...]:
+    """Merge runs of days that read the same, so a quiet quarter is one item, not ninety."""
+    result: list[Segment] = []
+    for bar in bars:
+        shown = format_pct(bar.uptime)
+        if result:
+            last = result[-1]
+            if last.kind == bar.kind and format_pct(last.uptime) == shown and last.incidents == bar.incidents:
+                result[-1] = Segment(last.first, bar.day, last.days + 1, last.kind, last.uptime, last.incidents)
+                continue
+        result.append(Segment(bar.day, bar.day, 1, bar.kind, bar.uptime, bar.incidents))
+    return tuple(result)
+
+
+def window_uptime(data: MonitorData, now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
+    """Uptime over the last ``days`` UTC days (today included) from roll-ups; 1 day = the last 24 h from raw checks."""
+    if days == 1:
+        since = now - timedelta(hours=24)
+        up = degraded = down = 0
+        for check in data.recent:
+            if check.time <= since or check.time > now:
+                continue
+            if check.status is CheckStatus.UP:
+                up += 1
+            elif check.status is CheckStatus.DEGRADED:
+                degraded += 1
+            elif check.status is CheckStatus.DOWN:
+                down += 1
+        return uptime_of(up, degraded, down, degraded_counts_as_up)
+    first = day_list(now, days)[0]
+    up = degraded = down = 0
+    for rollup in data.days:
+        if rollup.day >= first:
+            up += rollup.up
+            degraded += rollup.degraded
+            down += rollup.down
+    return uptime_of(up, degraded, down, degraded_counts_as_up)
+
+
+def latency_points(data: MonitorData, now: datetime) -> tuple[tuple[datetime, float], ...]:
+    since = now - timedelta(hours=24)
+    if data.latency_24h:
+        points = [(t, v) for t, v in data.latency_24h if since < t <= now]
+    else:
+        points = [
+            (c.time, float(c.latency_ms))
+            for c in data.recent
+            if c.latency_ms is not None
+            and since < c.time <= now
+            and c.status in (CheckStatus.UP, CheckStatus.DEGRADED)
+        ]
+    points.sort(key=lambda p: p[0])
+    return tuple(points)
+
+
+# --------------------------------------------------------------------------- maintenance and incidents
+
+
+def active_maintenance(maintenance: Iterable[Maintenance], now: datetime) -> list[Maintenance]:
+    return sorted((m for m in maintenance if m.start <= now < m.end), key=lambda m: (m.start, m.key))
+
+
+def upcoming_maintenance(maintenance: Iterable[Maintenance], now: datetime) -> list[Maintenance]:
+    return sorted((m for m in maintenance if m.start > now), key=lambda m: (m.start, m.key))
+
+
+def maintenance_state(item: Maintenance, now: datetime) -> str:
+    if now < item.start:
+        return "scheduled"
+    if now < item.end:
+        return "in_progress"
+    return "completed"
+
+
+def sort_incidents(incidents: Iterable[Incident]) -> list[Incident]:
+    """Newest first; ties broken by key so the order never depends on input order."""
+    return sorted(incidents, key=lambda i: (i.started, i.key), reverse=True)
+
+
+def monitor_status(monitor_id: str, data: Optional[MonitorData], maintenance: list[Maintenance], now: datetime) -> str:
+    if any(m.covers(monitor_id, now) for m in maintenance):
+        return "maintenance"
+    if data is None:
+        return "unknown"
+    return _STATE_KEY.get(data.state.status, "unknown")
+
+
+def build_monitor_views(site: SiteInput) -> list[MonitorView]:
+    settings = site.config.settings
+    now = site.now
+    by_monitor: dict[str, list[Incident]] = {}
+    for incident in sort_incidents(site.incidents):
+        if incident.monitor_id:
+            by_monitor.setdefault(incident.monitor_id, []).append(incident)
+    active = active_maintenance(site.maintenance, now)
+    views = []
+    for monitor in site.config.monitors:
+        data = site.monitors.get(monitor.id)
+        if data is None:
+            from generator.models import MonitorState
+
+            data = MonitorData(monitor_id=monitor.id, state=MonitorState(monitor_id=monitor.id), days=(), recent=())
+        incidents = by_monitor.get(monitor.id, [])
+        bars = day_bars(data, incidents, now, settings.degraded_counts_as_up)
+        points = latency_points(data, now)
+        views.append(
+            MonitorView(
+                monitor=monitor,
+                data=data,
+                status=monitor_status(monitor.id, data, active, now),
+                since=data.state.since,
+                uptime={
+                    name: window_uptime(data, now, days, settings.degraded_counts_as_up) for name, days in WINDOWS
+                },
+                bars=bars,
+                segments=segments_of(bars),
+                latency_points=points,
+                latency_median_24h=median([v for _, v in points]) if points else None,
+                incidents=tuple(incidents),
+            )
+        )
+    return views
+
+
+def overall_status(views: list[MonitorView], incidents: Iterable[Incident]) -> Overall:
+    """One banner for the page: the worst of the monitors and of open incidents without a monitor."""
+    counts = {key: 0 for key in STATUS_ORDER}
+    for view in views:
+        counts[view.status] += 1
+    known = len(views) - counts["unknown"]
+    open_unmonitored = [i for i in incidents if i.is_open and not i.monitor_id]
+    if counts["down"] and counts["down"] == known and known > 1:
+        key = "major_outage"
+    elif counts["down"] or any(i.impact is Impact.DOWN for i in open_unmonitored):
+        key = "partial_outage"
+    elif counts["degraded"] or open_unmonitored:
+        key = "degraded"
+    elif counts["maintenance"]:
+        key = "maintenance"
+    elif views and known == 0:
+        key = "unknown"
+    else:
+        key = "operational"
+    return Overall(key=key, counts=counts)
+
+
+def groups_of(views: list[MonitorView]) -> list[tuple[Optional[str], list[MonitorView]]]:
+    """Monitors by group, in the order groups first appear in monitors.yaml (the user's order)."""
+    order: list[Optional[str]] = []
+    grouped: dict[Optional[str], list[MonitorView]] = {}
+    for view in views:
+        group = view.monitor.group
+        if group not in grouped:
+            order.append(group)
+            grouped[group] = []
+        grouped[group].append(view)
+    return [(group, grouped[group]) for group in order]
