@@ -59,6 +59,22 @@ class Layout:
         """Days (``YYYY-MM-DD``, ascending) that have a raw file for this monitor."""
         return _matching(self.raw_dir(monitor_id), _DAY_FILE)
 
+    def raw_sizes(self, monitor_id: str) -> dict[str, int]:
+        """Day -> size in bytes of each raw file of this monitor (one directory scan, one stat each)."""
+        sizes: dict[str, int] = {}
+        try:
+            entries = _scandir(self.raw_dir(monitor_id))
+        except FileNotFoundError:
+            return sizes
+        for entry in entries:
+            match = _DAY_FILE.match(entry.name)
+            if match:
+                try:
+                    sizes[match.group(1)] = entry.stat().st_size
+                except FileNotFoundError:  # pruned meanwhile
+                    pass
+        return sizes
+
     def rollup_dir(self, monitor_id: str) -> Path:
         return self.daily_dir / encode_id(monitor_id)
 

@@ -153,10 +153,15 @@ def parse_line(monitor_id: str, line: str) -> Optional[Check]:
 
 def read_checks(monitor_id: str, path: Path) -> list[Check]:
     """Every whole, parseable line of a raw file, in file order; [] when the file is missing."""
+    return read_checks_sized(monitor_id, path)[0]
+
+
+def read_checks_sized(monitor_id: str, path: Path) -> tuple[list[Check], int]:
+    """The checks of a raw file and the number of bytes they were read from."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return [], 0
     lines = data.split(b"\n")
     lines.pop()  # what follows the last newline: empty, or a torn line from a killed write
     checks = []
@@ -168,7 +173,7 @@ def read_checks(monitor_id: str, path: Path) -> list[Check]:
         check = parse_line(monitor_id, text)
         if check is not None:
             checks.append(check)
-    return checks
+    return checks, len(data)
 
 
 def append_checks(path: Path, checks: Iterable[Check]) -> None:

@@ -97,7 +97,7 @@ class History:
         retained day) and self-healing: a run killed between the raw append and the
         roll-up rewrite is repaired here by the next run. Returns the days recomputed.
         """
-        raw_days = self.layout.raw_days(monitor_id)
+        raw_sizes = self.layout.raw_sizes(monitor_id)
         years: dict[str, RollupYear] = {}
         changed: set[str] = set()
 
@@ -110,20 +110,16 @@ class History:
         for year in extra_years:
             year_of(f"{year}-01-01")
         recomputed = 0
-        for day in raw_days:
-            path = self.layout.raw_file(monitor_id, day)
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
-                continue
+        for day in sorted(raw_sizes):
             rollups = year_of(day)
-            if rollups.synced.get(day) == size and day in rollups.days:
+            if rollups.synced.get(day) == raw_sizes[day] and day in rollups.days:
                 continue
-            rollups.days[day] = compute_rollup(day, rawlog.read_checks(monitor_id, path))
-            rollups.synced[day] = size
+            checks, read = rawlog.read_checks_sized(monitor_id, self.layout.raw_file(monitor_id, day))
+            rollups.days[day] = compute_rollup(day, checks)
+            rollups.synced[day] = read  # the bytes the roll-up reflects, not the size scanned before
             changed.add(day[:4])
             recomputed += 1
-        present = set(raw_days)
+        present = set(raw_sizes)
         for year, rollups in years.items():
             gone = [day for day in rollups.synced if day not in present]
             for day in gone:  # pruned raw files: their roll-ups stay, the size record goes
