@@ -75,8 +75,9 @@ class Source:
     # ----------------------------------------------------------------- composing
 
     def _compose(self) -> None:
-        loader = _Loader(self.text)
+        loader = None
         try:
+            loader = _Loader(self.text)  # the reader already rejects control characters here
             self.root = loader.get_single_node()
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
@@ -84,6 +85,8 @@ class Source:
             message = error.problem or "invalid YAML"
             if error.context and error.context not in message:
                 message = f"{error.context}: {message}"
+            if "'\\t'" in message:
+                message += " (indent with spaces: YAML does not allow tabs)"
             self.problems.append(Problem(self.file, line, col, "", f"YAML syntax error: {message}"))
         except yaml.reader.ReaderError as error:
             line, col = self._position(error.position)
@@ -95,7 +98,8 @@ class Source:
         except yaml.YAMLError as error:
             self.problems.append(Problem(self.file, 1, 1, "", f"YAML syntax error: {error}"))
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     def _position(self, offset: int) -> tuple[int, int]:
         before = self.text[:offset]
