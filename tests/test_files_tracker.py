@@ -347,10 +347,16 @@ def test_changed_since(folder):
     tracker = FilesTracker(folder)
     key = tracker.open(monitor(), opened(T0))
     tracker.comment(key, TimelineEntry(T0 + timedelta(hours=2), "comment", "still looking"))
-    write(folder, "2026-11-19-payments.md", MANUAL)
+    manual = write(folder, "2026-11-19-payments.md", MANUAL)
+    old = (T0 - timedelta(days=3)).timestamp()
+    for path in folder.iterdir():
+        os.utime(path, (old, old))  # as if checked out long ago
     assert [i.key for i in tracker.changed_since(T0 + timedelta(hours=1))] == [key]
     assert {i.key for i in tracker.changed_since(T0 - timedelta(days=2))} == {key, "2026-11-19-payments"}
     assert tracker.changed_since(T0 + timedelta(hours=3)) == []
+    # a person edits the manual incident now: its file time says so
+    manual.write_text(MANUAL.replace("ran its batch late", "ran its batch very late"))
+    assert [i.key for i in tracker.changed_since(T0 + timedelta(hours=3))] == ["2026-11-19-payments"]
 
 
 def test_timeline_helpers_round_trip():
@@ -419,3 +425,14 @@ def test_status_machine_driving_the_files_tracker(tmp_path_factory, sequence, ga
     assert tracker.problems == []
     for incident in tracker.incidents():
         assert incident.is_open or (incident.resolved is not None and incident.resolved >= incident.started)
+
+
+def test_blank_lines_before_the_front_matter_are_forgiven(folder):
+    (folder / "a.md").write_text("\n\n" + MANUAL.lstrip(), encoding="utf-8")
+    (folder / "b.md").write_text("\n\n---\ntitle: x\nimpact: bad\nstatus: open\nstarted: 2026-11-20\n---\n", encoding="utf-8")
+    (folder / "c.md").write_text("\n---\ntitle: [\n---\n", encoding="utf-8")
+    tracker = FilesTracker(folder)
+    assert [i.key for i in tracker.incidents()] == ["a"]
+    b, c = tracker.problems
+    assert f"{folder / 'b.md'}:5: impact: 'bad'" in b
+    assert f"{folder / 'c.md'}:3: invalid YAML" in c

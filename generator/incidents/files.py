@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -41,7 +41,7 @@ from generator.incidents.markdown import (
 )
 from generator.models import Impact, Incident, Maintenance, Monitor, TimelineEntry, Transition, TransitionKind
 from generator.secrets import mask
-from generator.timeutil import day_of, duration_between, format_duration
+from generator.timeutil import UTC, day_of, duration_between, format_duration
 
 log = logging.getLogger("statusgen.incidents.files")
 
@@ -57,6 +57,7 @@ class _Entry:
     document: Document
     incident: Optional[Incident] = None
     maintenance: Optional[Maintenance] = None
+    modified: Optional[datetime] = None  # the file's mtime: catches hand edits that carry no time
 
 
 class FilesTracker(Tracker):
@@ -103,7 +104,12 @@ class FilesTracker(Tracker):
             except OSError:
                 continue  # removed while we looked
             cached = self._cache.get(path)
-            entry, messages = cached[1:] if cached and cached[0] == stamp else self._read(path)
+            if cached and cached[0] == stamp:
+                entry, messages = cached[1], cached[2]
+            else:
+                entry, messages = self._read(path)
+                if entry is not None:
+                    entry = replace(entry, modified=datetime.fromtimestamp(info.st_mtime, UTC))
             cache[path] = (stamp, entry, messages)
             for message in messages:
                 self._problems.setdefault(message, message)
@@ -197,7 +203,18 @@ class FilesTracker(Tracker):
         return sorted(found, key=lambda i: (i.started, i.key), reverse=True)
 
     def changed_since(self, since: Optional[datetime]) -> list[Incident]:
-        return [i for i in self.incidents() if since is None or (i.updated or i.started) >= since]
+        """Incidents whose content time (``updated``) or file time is at or after ``since``.
+
+        The file time makes a hand edit count (better one too many than one missed); a fresh
+        checkout makes every file look changed, which only costs a rebuild.
+        """
+        found = [
+            e.incident
+            for e in self._scan()
+            if e.incident is not None
+            and (since is None or (e.incident.updated or e.incident.started) >= since or (e.modified and e.modified >= since))
+        ]
+        return sorted(found, key=lambda i: (i.started, i.key), reverse=True)
 
     def maintenance(self) -> list[Maintenance]:
         found = [e.maintenance for e in self._scan() if e.maintenance is not None]

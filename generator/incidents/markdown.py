@@ -69,24 +69,25 @@ def split_front_matter(text: str) -> Document:
     """Split ``---\\nYAML\\n---\\nMarkdown``; raises FieldError with the line of a YAML error."""
     text = text.lstrip("\ufeff")
     lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != FENCE:
+    opening = _opening_fence(lines)  # blank lines before the fence are forgiven
+    if opening is None:
         raise FieldError(None, "no front matter: the file must start with a '---' line", line=1)
-    for index in range(1, len(lines)):
+    for index in range(opening + 1, len(lines)):
         if lines[index].strip() in (FENCE, "..."):
             break
     else:
-        raise FieldError(None, "front matter is not closed by a '---' line", line=1)
-    block = "".join(lines[1:index])
+        raise FieldError(None, "front matter is not closed by a '---' line", line=opening + 1)
+    block = "".join(lines[opening + 1 : index])
     try:
         meta = yaml.load(block, Loader=_Loader) if block.strip() else {}
     except yaml.YAMLError as error:
         # the construct that failed (context) says more than where the parser gave up (often the end)
         mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
-        line = min(mark.line + 2, index) if mark is not None else None  # 1-based, after the opening fence
+        line = min(mark.line + opening + 2, index) if mark is not None else None  # 1-based
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise FieldError(None, f"invalid YAML in front matter: {problem}", line=line) from None
     if not isinstance(meta, dict):
-        raise FieldError(None, "front matter must be a mapping of keys to values", line=2)
+        raise FieldError(None, "front matter must be a mapping of keys to values", line=opening + 2)
     body = "".join(lines[index + 1 :])
     return Document(meta={str(k): v for k, v in meta.items()}, body=body.lstrip("\n"))
 
@@ -113,6 +114,13 @@ def _normalized(value: Any) -> Any:
     return value
 
 
+def _opening_fence(lines: list[str]) -> Optional[int]:
+    for number, line in enumerate(lines):
+        if line.strip():
+            return number if line.strip() == FENCE else None
+    return None
+
+
 def join_front_matter(meta: Mapping[str, Any], body: str) -> str:
     block = yaml.dump(
         _normalized(dict(meta)), Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=1000
@@ -126,7 +134,10 @@ def key_line(text: str, key: Optional[str]) -> Optional[int]:
         return None
     lines = text.splitlines()
     found: Optional[int] = None
-    first = 1  # skip the opening fence
+    opening = _opening_fence(lines)
+    if opening is None:
+        return None
+    first = opening + 1
     for depth, part in enumerate(key.split(".")):
         indent = r"" if depth == 0 else r"\s+"
         pattern = re.compile(rf"^{indent}{re.escape(part)}\s*:")
