@@ -8,7 +8,8 @@ monitor, so a set of hanging targets cannot starve the answering ones. Parked
 and young attempts together never exceed ``max_in_flight`` (default 4 x
 concurrency), which bounds threads and sockets. A retry waits for its backoff
 without holding a slot, and due retries go to the front of the queue so a
-monitor's retry chain stays as short as its own timeouts and backoffs.
+monitor's retry chain stays as short as its own timeouts and backoffs. First
+attempts start longest-worst-case first (timeout x attempts + backoffs).
 
 Each attempt runs under its probe's own deadline (``monitor.timeout``); should a
 probe overrun it by more than a grace period the runner stops waiting, records
@@ -82,6 +83,12 @@ def backoff(monitor: Monitor, attempts_made: int) -> float:
     return max(0.0, monitor.retry_backoff) * (2 ** max(0, attempts_made - 1))
 
 
+def worst_case(monitor: Monitor) -> float:
+    """Seconds a monitor can take in one run: every attempt timing out, plus the backoffs."""
+    attempts = max(1, monitor.attempts)
+    return monitor.timeout * attempts + sum(backoff(monitor, n) for n in range(1, attempts))
+
+
 def _should_retry(check: Check) -> bool:
     return check.status is CheckStatus.DOWN  # degraded is an answer, not a failure to get one
 
@@ -106,7 +113,7 @@ class _Workers:
     """Reusable daemon threads, created only when no idle one is free."""
 
     def __init__(self, name: str = "probe") -> None:
-        self._tasks: "queue.SimpleQueue[Optional[Callable[[], None]]]" = queue.SimpleQueue()
+        self._tasks: "queue.SimpleQueue[Optional[tuple[Callable[[], object], Callable[[object], None]]]]" = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
         self._live = 0
@@ -114,7 +121,9 @@ class _Workers:
         self._counter = itertools.count(1)
         self.peak = 0
 
-    def submit(self, task: Callable[[], None]) -> None:
+    def submit(self, task: Callable[[], object], then: Callable[[object], None]) -> None:
+        """Run ``task`` on a worker, then ``then(result)`` once the worker counts as idle again
+        (so the scheduler, woken by ``then``, reuses it instead of starting another thread)."""
         with self._lock:
             if self._idle > 0:
                 self._idle -= 1  # reserve an idle worker for this task
@@ -122,20 +131,20 @@ class _Workers:
                 self._live += 1
                 self.peak = max(self.peak, self._live)
                 threading.Thread(target=self._loop, name=f"{self._name}-{next(self._counter)}", daemon=True).start()
-        self._tasks.put(task)
+        self._tasks.put((task, then))
 
     def _loop(self) -> None:
         while True:
-            task = self._tasks.get()
-            if task is None:
+            item = self._tasks.get()
+            if item is None:
                 with self._lock:
                     self._live -= 1
                 return
-            try:
-                task()
-            finally:
-                with self._lock:
-                    self._idle += 1
+            task, then = item
+            result = task()
+            with self._lock:
+                self._idle += 1
+            then(result)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -198,7 +207,10 @@ def run_probes(
     limit = max(concurrency, max_in_flight if max_in_flight is not None else 4 * concurrency)
 
     results: list[Optional[Check]] = [None] * len(monitors)
-    ready: deque[_Job] = deque(_Job(i, m) for i, m in enumerate(monitors))
+    # Longest possible retry chain first (stable): the run cannot end before the slowest chain
+    # does, so starting those first keeps the whole run close to that chain.
+    order = sorted(range(len(monitors)), key=lambda i: -worst_case(monitors[i]))
+    ready: deque[_Job] = deque(_Job(i, monitors[i]) for i in order)
     delayed: list[tuple[float, int, _Job]] = []
     seq = itertools.count()
     done: "queue.SimpleQueue[tuple[int, Check]]" = queue.SimpleQueue()
@@ -212,7 +224,7 @@ def run_probes(
         now = time.monotonic()
         running[key] = _Running(job, now, now + max(job.monitor.timeout, 0.0) + OVERRUN_GRACE)
         monitor = job.monitor
-        workers.submit(lambda: done.put((key, attempt(monitor, clock))))
+        workers.submit(lambda: attempt(monitor, clock), lambda check: done.put((key, check)))
         stats.attempts += 1
         if job.made:
             stats.retries += 1

@@ -197,3 +197,21 @@ def test_tables_show_checks_and_mask():
 
 def test_empty_run():
     assert runner.run_probes([], Settings()) == []
+
+
+def test_longest_worst_case_starts_first(monkeypatch):
+    started: list[str] = []
+
+    def recording(monitor, timeout):
+        started.append(monitor.id)
+        return Check(monitor.id, datetime.now(timezone.utc), CheckStatus.UP)
+
+    monkeypatch.setitem(PROBES, "rec", recording)
+    monitors = [
+        Monitor(id=f"m{i}", name="m", type="rec", spec=HttpSpec(url="http://unused"), timeout=t, retries=r)
+        for i, (t, r) in enumerate([(1.0, 0), (5.0, 0), (2.0, 2), (1.0, 0)])
+    ]
+    checks = runner.run_probes(monitors, Settings(concurrency=1))
+    assert [c.monitor_id for c in checks] == ["m0", "m1", "m2", "m3"]
+    assert runner.worst_case(monitors[2]) == pytest.approx(2.0 * 3 + 0.5 + 1.0)
+    assert started == ["m2", "m1", "m0", "m3"]  # 7.5 s, 5 s, then ties in their given order

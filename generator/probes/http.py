@@ -8,6 +8,7 @@ each check measures a real connect. The timeout is a total deadline (see
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from typing import Any, Optional
@@ -66,8 +67,23 @@ class _WatchedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
+_PROXY_KEYS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy", "netrc"}
+
+
+def _proxies_configured() -> bool:
+    """True when proxy (or netrc) variables are set. Without them we skip requests' per-request
+    reading of the environment (trust_env), the largest CPU cost of a loopback check."""
+    return any(key.lower() in _PROXY_KEYS for key in os.environ)
+
+
+def _env_ca_bundle() -> Optional[str]:
+    # what trust_env would have applied to verify=True, kept when trust_env is off
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
 def _session() -> requests.Session:
     session = requests.Session()
+    session.trust_env = _proxies_configured()
     session.max_redirects = MAX_REDIRECTS
     adapter = _WatchedAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
     session.mount("http://", adapter)
@@ -105,6 +121,8 @@ def probe(monitor: Monitor, timeout: float) -> Check:
         verify: Any = spec.verify_tls
         if spec.verify_tls and spec.ca_bundle:
             verify = spec.ca_bundle
+        elif spec.verify_tls and not session.trust_env:
+            verify = _env_ca_bundle() or True
         try:
             response = session.request(
                 spec.method.upper(),
