@@ -141,7 +141,18 @@ def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maint
     if isinstance(tracker, FilesTracker) or not options.incidents_dir.is_dir():
         return [], []
     files = FilesTracker(options.incidents_dir)
-    return [i for i in files.incidents() if not i.automated], files.maintenance()
+    manual = [i for i in files.incidents() if not i.automated]
+    return manual, files.maintenance()
+
+
+def file_problems(*trackers) -> list[str]:
+    """Malformed incident/maintenance files: reported, skipped, never fatal."""
+    problems: list[str] = []
+    for tracker in trackers:
+        for problem in getattr(tracker, "problems", []) or []:
+            if problem not in problems:
+                problems.append(problem)
+    return problems
 
 
 # --------------------------------------------------------------------------- probing
@@ -292,6 +303,8 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         except TrackerError as error:
             report.tracker_errors.append(str(error))
 
+    for problem in file_problems(tracker):
+        out.error(f"warning: {problem}")
     _print_summary(report, out)
     out.flush_summary()
     if report.tracker_errors:
@@ -507,13 +520,11 @@ def build(options: Options) -> int:
 
 
 def _print_summary(report: RunReport, out: _Out) -> None:
-    counts: dict[str, int] = {}
-    for check in report.checks:
-        counts[check.status.value] = counts.get(check.status.value, 0) + 1
-    tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    out.line(f"{len(report.checks)} monitors: {tally or 'none'}")
+    """What opened, changed and resolved (the check table already gave the counts)."""
+    if not report.notes:
+        out.line("no incident opened, changed or resolved")
+        return
     for note in report.notes:
-        out.line(f"  {note}")
-    if report.notes:
-        out.md("\n### Incidents\n")
-        out.md("\n".join(f"- {note}" for note in report.notes))
+        out.line(note)
+    out.md("\n### Incidents\n")
+    out.md("\n".join(f"- {note}" for note in report.notes))

@@ -1,0 +1,167 @@
+"""The main job end to end: `statusgen run` as a user runs it, against real loopback services."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.switch import switchable_service
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def statusgen(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    environ.update(env or {})
+    environ["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def write_config(folder: Path, url: str, extra: str = "") -> Path:
+    path = folder / "monitors.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        site:
+          title: Test Status
+          base_url: https://status.example.test/
+        monitors:
+          - id: shop
+            name: Shop
+            group: Web
+            url: {url}
+            timeout: 2s
+            retries: 0
+            expect:
+              json:
+                - path: status
+                  equals: ok
+        {extra}"""))
+    return path
+
+
+def front_matter(path: Path) -> dict:
+    text = path.read_text()
+    assert text.startswith("---\n"), text[:80]
+    return yaml.safe_load(text.split("---\n", 2)[1])
+
+
+@pytest.fixture
+def service():
+    with switchable_service() as svc:
+        yield svc
+
+
+def test_outage_opens_one_incident_and_recovery_resolves_it(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url)
+    first = statusgen("run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert not (tmp_path / "incidents").exists() or not list((tmp_path / "incidents").glob("*.md"))
+
+    service.mode = "error"
+    down = statusgen("run", cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert "opened incident" in down.stdout
+    files = sorted((tmp_path / "incidents").glob("*.md"))
+    assert len(files) == 1, files
+    meta = front_matter(files[0])
+    assert meta["status"] == "open"
+    assert {"incident", "down", "critical", "monitor:shop", "automated"} <= set(meta["labels"])
+
+    again = statusgen("run", cwd=tmp_path)  # still down: no second incident
+    assert again.returncode == 0, again.stderr
+    assert len(list((tmp_path / "incidents").glob("*.md"))) == 1
+
+    service.mode = "up"
+    up = statusgen("run", cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    assert "resolved incident" in up.stdout
+    meta = front_matter(files[0])
+    assert meta["status"] == "resolved"
+    assert {"incident", "down", "resolved"} <= set(meta["labels"])
+    assert meta["resolved"] >= meta["started"]
+
+    state = json.loads((tmp_path / "data" / "state.json").read_text())
+    assert "shop" in json.dumps(state)
+    assert (tmp_path / "_site" / "index.html").is_file()
+    assert (tmp_path / "_site" / "api" / "v2" / "summary.json").is_file()
+
+
+def test_slow_service_opens_a_degraded_warning_incident(tmp_path: Path, service) -> None:
+    config = write_config(tmp_path, service.url)
+    config.write_text(config.read_text().replace("      json:", "      degraded_after: 300ms\n      json:"))
+    service.mode = "slow"
+    service.slow_seconds = 0.6
+    result = statusgen("run", "--no-build", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    files = list((tmp_path / "incidents").glob("*.md"))
+    assert len(files) == 1
+    meta = front_matter(files[0])
+    assert meta["impact"] == "degraded" and meta["severity"] == "warning"
+    assert {"incident", "degraded", "warning"} <= set(meta["labels"])
+
+
+def test_invalid_config_exits_2_with_location_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "monitors.yaml").write_text("monitors:\n  - id: a\n    name: A\n    url: http://127.0.0.1:1/\n    timeout: soon\n")
+    for command in ("check", "run", "probe", "build"):
+        result = statusgen(command, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output
+        assert "monitors.yaml:5:" in output and "timeout" in output
+    assert not (tmp_path / "data").exists()
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = statusgen("run", "--config", "nowhere.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nowhere.yaml" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_unreadable_state_exits_4_and_keeps_the_file(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url)
+    assert statusgen("run", "--no-build", cwd=tmp_path).returncode == 0
+    state = tmp_path / "data" / "state.json"
+    state.write_text("{ not json")
+    result = statusgen("run", "--no-build", cwd=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "state.json" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert state.read_text() == "{ not json"
+
+
+def test_secret_in_url_never_printed(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url + "?token=${SHOP_TOKEN}")
+    service.mode = "error"
+    result = statusgen("run", cwd=tmp_path, env={"SHOP_TOKEN": "hunter2-very-secret"})
+    assert result.returncode == 0, result.stderr
+    everything = result.stdout + result.stderr
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            everything += path.read_text(errors="replace")
+    assert "hunter2-very-secret" not in everything
+
+
+def test_missing_secret_is_an_error_naming_monitor_and_key(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url + "?token=${SHOP_TOKEN}")
+    result = statusgen("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SHOP_TOKEN" in result.stderr and "shop" in result.stderr
+    assert statusgen("check", cwd=tmp_path).returncode == 0  # pull requests have no secrets
+
+
+def test_step_summary_gets_the_table(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url)
+    summary = tmp_path / "summary.md"
+    service.mode = "error"
+    result = statusgen("run", "--no-build", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text()
+    assert "shop" in text and "|" in text and "opened incident" in text
