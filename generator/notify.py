@@ -3,9 +3,9 @@
 The run calls ``Notifier(history).notify(monitor, transition, incident_url=..., site_url=...)``
 for each transition. Which targets hear it:
 
-* the event: ``opened`` (also a re-opened flap), ``escalated`` (degraded -> down),
-  ``deescalated`` (down -> degraded; sent to targets listing ``escalated`` or
-  ``deescalated``: both are changes of impact on the same incident), ``resolved``;
+* the event: ``opened``, ``reopened`` (a flap; also sent to targets listing ``opened``),
+  ``escalated`` (degraded -> down), ``deescalated`` (down -> degraded; also sent to
+  targets listing ``escalated``: both change the impact of the same incident), ``resolved``;
 * the severity of the incident after the transition -- except that a target which
   was told about the incident always hears how it ends (de-escalation,
   resolution), even if that end is below its severity filter.
@@ -34,13 +34,9 @@ mask_logs("apprise", "urllib3.connectionpool")  # both log target URLs, and URLs
 CACHE_NAME = "notify-sent"
 KEEP = timedelta(days=45)  # ledger entries older than this are dropped (incidents are long closed)
 
-EVENT_OF = {
-    TransitionKind.OPENED: "opened",
-    TransitionKind.REOPENED: "opened",
-    TransitionKind.ESCALATED: "escalated",
-    TransitionKind.DEESCALATED: "deescalated",
-    TransitionKind.RESOLVED: "resolved",
-}
+# events a target may list (monitors.yaml accepts every TransitionKind); a re-opened flap also
+# reaches targets listing "opened", a de-escalation those listing "escalated" (a change of impact)
+ALIASES = {"reopened": ("reopened", "opened"), "deescalated": ("deescalated", "escalated")}
 FOLLOW_UPS = ("deescalated", "resolved")
 
 
@@ -49,9 +45,7 @@ def _digest(*parts: str) -> str:
 
 
 def wants(target: NotifyTarget, event: str) -> bool:
-    if event == "deescalated":
-        return "deescalated" in target.events or "escalated" in target.events
-    return event in target.events
+    return any(name in target.events for name in ALIASES.get(event, (event,)))
 
 
 class Notifier:
@@ -86,9 +80,7 @@ class Notifier:
         """Send this transition to the targets that want it, once each; return the (masked) URLs sent to."""
         if not monitor.notify:
             return []
-        event = EVENT_OF.get(transition.kind)
-        if event is None:
-            return []
+        event = transition.kind.value
         started = to_iso(transition.started or transition.time)
         impact = transition.impact.value
         severity = transition.severity.value

@@ -194,3 +194,20 @@ def test_messages_for_each_kind_and_masked():
 def test_no_targets_no_work(tmp_path):
     assert Notifier(make_history(tmp_path)).notify(monitor(), transition(TransitionKind.OPENED, Impact.DOWN, START)) == []
     assert not (tmp_path / "cache").exists()
+
+
+def test_reopened_reaches_targets_listing_opened_or_reopened_only_once(tmp_path, inbox):
+    opened_only = inbox()
+    reopened_only = inbox()
+    resolved_only = inbox()
+    mon = monitor(
+        NotifyTarget(url=opened_only.url(), events=("opened",)),
+        NotifyTarget(url=reopened_only.url(), events=("reopened",)),
+        NotifyTarget(url=resolved_only.url(), events=("resolved",)),
+    )
+    flap = transition(TransitionKind.REOPENED, Impact.DOWN, START + timedelta(minutes=20))
+    notifier = Notifier(make_history(tmp_path))
+    assert len(notifier.notify(mon, flap)) == 2
+    assert notifier.notify(mon, flap) == []
+    assert (len(opened_only.posts), len(reopened_only.posts), len(resolved_only.posts)) == (1, 1, 0)
+    assert opened_only.posts[0]["json"]["title"] == "[critical] Public API is down again"
