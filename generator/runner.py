@@ -117,6 +117,7 @@ class _Workers:
         self._lock = threading.Lock()
         self._idle = 0
         self._live = 0
+        self._closed = False
         self._name = name
         self._counter = itertools.count(1)
         self.peak = 0
@@ -143,11 +144,15 @@ class _Workers:
             task, then = item
             result = task()
             with self._lock:
+                if self._closed:  # finished after the run ended (an abandoned probe): go away
+                    self._live -= 1
+                    return
                 self._idle += 1
             then(result)
 
     def shutdown(self) -> None:
         with self._lock:
+            self._closed = True
             idle, self._idle = self._idle, 0
         for _ in range(idle):
             self._tasks.put(None)
@@ -315,7 +320,8 @@ def canary_monitor(canary: Canary) -> Monitor:
     else:
         host, port = _split_host_port(canary.target)
         spec = TcpSpec(host=host, port=port)
-    return Monitor(id="canary", name="canary", type=canary.type, spec=spec, timeout=canary.timeout, retries=0)
+    kind = "http" if isinstance(spec, HttpSpec) else "tcp"
+    return Monitor(id="canary", name="canary", type=kind, spec=spec, timeout=canary.timeout, retries=0)
 
 
 def _split_host_port(target: str) -> tuple[str, int]:
@@ -386,7 +392,10 @@ def _summary(checks: Sequence[Check]) -> str:
 
 
 def format_table(checks: Sequence[Check], monitors: Sequence[Monitor] = (), *, error_width: int = 80) -> str:
-    """A compact text table (one line per check) followed by a count by status."""
+    """A compact text table (one line per check, by monitor id) followed by a count by status.
+
+    ``monitors`` is accepted for symmetry with :func:`format_markdown_table`, which shows names.
+    """
     header = ["ID", "STATUS", "LATENCY", "CODE", "TRIES", "ERROR"]
     rows = _rows(checks)
     for row in rows:

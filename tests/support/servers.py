@@ -368,8 +368,6 @@ class DnsServer(_Background):
 
     def __init__(self, records: Iterable[tuple[str, str, str]], *, drop: Iterable[str] = ()) -> None:
         super().__init__()
-        import dns.name
-
         self.records: dict[tuple[str, str], list[str]] = {}
         for name, rtype, value in records:
             self.records.setdefault((self._key(name), rtype.upper()), []).append(value)
@@ -379,7 +377,6 @@ class DnsServer(_Background):
         self.sock.bind((HOST, 0))
         self.port = self.sock.getsockname()[1]
         self.queries = 0
-        self._dns_name = dns.name
 
     @staticmethod
     def _key(name: str) -> str:
