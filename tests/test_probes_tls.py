@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from generator.models import CheckStatus, Monitor, TlsSpec
 from generator.probes import PROBES
-from tests.support.servers import Certs, TlsServer, closed_port
+from tests.support.servers import Certs, HangingServer, TlsServer, closed_port
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +77,13 @@ def test_missing_ca_bundle_and_refused(certs, tmp_path):
     assert check.status is CheckStatus.DOWN and check.error.startswith("cannot load ca_bundle")
     check = tls(closed_port(), certs.ca_path)
     assert check.error == "connection refused"
+
+
+def test_server_that_never_handshakes_is_bounded(certs):
+    with HangingServer() as hang:
+        start = time.monotonic()
+        check = tls(hang.port, certs.ca_path, timeout=0.4)
+        took = time.monotonic() - start
+    assert check.status is CheckStatus.DOWN
+    assert check.error == "timed out after 0.4s"
+    assert took < 1.0
