@@ -115,7 +115,7 @@ def choose_tracker(config: Config, options: Options, history):
     if kind is None:
         kind = "github" if env.get("GITHUB_TOKEN") and env.get("GITHUB_REPOSITORY") else "files"
     if kind == "github":
-        from generator.incidents.github import GitHubTracker
+        from generator.incidents.github import GitHubTracker, RetryPolicy
 
         token = env.get("GITHUB_TOKEN")
         repo = env.get("GITHUB_REPOSITORY") or config.site.repository
@@ -128,10 +128,28 @@ def choose_tracker(config: Config, options: Options, history):
             base_url=env.get("GITHUB_API_URL", "https://api.github.com"),
             cache=history,
             site_url=site_url(config),
+            **github_tuning(env, RetryPolicy),
         )
     from generator.incidents.files import FilesTracker
 
     return FilesTracker(options.incidents_dir, site_url=site_url(config))
+
+
+def github_tuning(env: dict, retry_policy) -> dict:
+    """Operator knobs: STATUSGEN_GITHUB_RETRY_BUDGET (s slept on retries per request, default 60),
+    STATUSGEN_GITHUB_BACKOFF (first wait, default 1), STATUSGEN_GITHUB_WRITE_PACE (s between writes,
+    default 1, GitHub's advice against secondary rate limits)."""
+    def number(name: str, default: float) -> float:
+        try:
+            return float(env.get(name, default))
+        except ValueError:
+            raise SystemExit(f"{name}={env.get(name)!r} is not a number of seconds")
+
+    policy = retry_policy(budget=number("STATUSGEN_GITHUB_RETRY_BUDGET", 60.0),
+                          backoff=number("STATUSGEN_GITHUB_BACKOFF", 1.0))
+    pace = number("STATUSGEN_GITHUB_WRITE_PACE", 1.0)
+    return {"retry": policy, "seconds_between_writes": pace or None,
+            "seconds_between_requests": min(0.25, pace) or None}
 
 
 def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maintenance]]:
@@ -492,12 +510,23 @@ def notify(config: Config, report: RunReport, history, out: _Out) -> None:
 
 
 def _build(config: Config, options: Options, history, tracker, extra_incidents, windows, out: _Out) -> None:
+    """Build the site; when the tracker is unreachable, from what it last cached, then re-raise."""
+    from generator.incidents.base import TrackerError
     from generator.site import build_site
 
-    incidents = list(tracker.incidents()) + list(extra_incidents)
+    failure: Optional[TrackerError] = None
+    try:
+        known = list(tracker.incidents())
+    except TrackerError as error:
+        failure = error
+        known = list(tracker.cached_incidents())
+        out.error(f"tracker unavailable: building the site from {len(known)} cached incidents")
+    incidents = known + list(extra_incidents)
     incidents.sort(key=lambda i: (i.started, i.key), reverse=True)
     result = build_site(config, history, incidents, windows, options.site_dir, theme_dir=options.theme_dir)
     out.line(f"built {options.site_dir}/ ({getattr(result, 'pages', '?')} pages)")
+    if failure is not None:
+        raise failure
 
 
 def build(options: Options) -> int:
@@ -511,7 +540,10 @@ def build(options: Options) -> int:
     tracker = choose_tracker(config, options, history)
     extra_incidents, extra_windows = local_notices(options, tracker)
     try:
-        windows = list(tracker.maintenance()) + extra_windows
+        try:
+            windows = list(tracker.maintenance()) + extra_windows
+        except TrackerError:
+            windows = extra_windows
         _build(config, options, history, tracker, extra_incidents, windows, out)
     except TrackerError as error:
         out.error(f"tracker: {error}")

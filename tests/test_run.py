@@ -165,3 +165,59 @@ def test_step_summary_gets_the_table(tmp_path: Path, service) -> None:
     assert result.returncode == 0, result.stderr
     text = summary.read_text()
     assert "shop" in text and "|" in text and "opened incident" in text
+
+
+# --------------------------------------------------------------------------- with GitHub (the local emulator)
+
+from tests.support.github_emulator import Fault, github  # noqa: E402,F401  (fixture)
+
+
+def github_env(emulator) -> dict:
+    return {"GITHUB_TOKEN": emulator.token, "GITHUB_REPOSITORY": emulator.full_name,
+            "GITHUB_API_URL": emulator.url, "STATUSGEN_GITHUB_BACKOFF": "0.05",
+            "STATUSGEN_GITHUB_RETRY_BUDGET": "0.5", "STATUSGEN_GITHUB_WRITE_PACE": "0"}
+
+
+def test_github_outage_opens_issue_and_recovery_closes_it(tmp_path: Path, service, github) -> None:
+    write_config(tmp_path, service.url)
+    env = github_env(github)
+    assert statusgen("run", cwd=tmp_path, env=env).returncode == 0
+
+    service.mode = "error"
+    down = statusgen("run", cwd=tmp_path, env=env)
+    assert down.returncode == 0, down.stderr
+    issues = list(github.issues.values())
+    assert len(issues) == 1
+    assert github.issue_labels(issues[0].number) >= {"incident", "down", "critical", "monitor:shop", "automated"}
+    assert not list((tmp_path / "incidents").glob("*.md")) if (tmp_path / "incidents").exists() else True
+
+    assert statusgen("run", cwd=tmp_path, env=env).returncode == 0
+    assert len(github.issues) == 1  # still down: the same issue, not a second
+
+    service.mode = "up"
+    up = statusgen("run", cwd=tmp_path, env=env)
+    assert up.returncode == 0, up.stderr
+    issue = github.issues[issues[0].number]
+    assert issue.state == "closed"
+    assert github.issue_labels(issue.number) >= {"incident", "down", "resolved"}
+    assert (tmp_path / "_site" / "index.html").is_file()
+
+
+def test_github_unavailable_exits_3_keeps_checks_and_reconciles(tmp_path: Path, service, github) -> None:
+    write_config(tmp_path, service.url)
+    env = github_env(github)
+    service.mode = "error"
+    github.inject(*[Fault(kind="status", status=502) for _ in range(200)])
+    result = statusgen("run", cwd=tmp_path, env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "502" in result.stderr
+    raw = list((tmp_path / "data").rglob("*.tsv"))
+    assert raw and "down" in "".join(p.read_text() for p in raw)  # the check was recorded
+    assert (tmp_path / "_site" / "index.html").is_file()  # the site was still built
+
+    github.faults.clear()
+    again = statusgen("run", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(github.issues) == 1  # reconciled: exactly one incident
+    assert "incident" in github.issue_labels(next(iter(github.issues)))

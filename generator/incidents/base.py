@@ -61,6 +61,10 @@ class Tracker(ABC):
     def maintenance(self) -> list[Maintenance]:
         """Maintenance windows, past, current and scheduled."""
 
+    def cached_incidents(self) -> list[Incident]:
+        """What the backend already knows without asking its remote (the site's fallback)."""
+        return []
+
     def request_count(self) -> int:
         """Requests made to a remote API during this run (0 for local backends)."""
         return 0

@@ -136,7 +136,7 @@ class GitHubTracker(Tracker):
         seconds_between_requests: Optional[float] = 0.25,
         seconds_between_writes: Optional[float] = 1.0,
         full_sync_every: float = 86400.0,
-        sync_overlap: float = 600.0,
+        sync_overlap: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utcnow,
     ):
@@ -266,6 +266,12 @@ class GitHubTracker(Tracker):
         self._sync()
         issues = [i for i in self._issues() if L.INCIDENT in i["labels"]]
         self._ensure_identity(issues)
+        result = [self._incident(issue) for issue in issues]
+        return sorted(result, key=lambda i: (i.started, int(i.key)), reverse=True)
+
+    def cached_incidents(self) -> list[Incident]:
+        """The incidents of the last successful sync, without a request (GitHub is down)."""
+        issues = [i for i in self._issues() if L.INCIDENT in i["labels"]]
         result = [self._incident(issue) for issue in issues]
         return sorted(result, key=lambda i: (i.started, int(i.key)), reverse=True)
 
@@ -407,16 +413,17 @@ class GitHubTracker(Tracker):
             return
         data = self._state()
         started = self._clock()
-        last = _parse(data.get("synced"))
         full_at = _parse(data.get("full_synced"))
-        full = last is None or full_at is None or (started - full_at).total_seconds() >= self.full_sync_every
-        # The overlap absorbs clock skew between this runner and GitHub; re-seen issues cost nothing.
-        since = None if full else last - timedelta(seconds=self.sync_overlap)
+        full = full_at is None or (started - full_at).total_seconds() >= self.full_sync_every
         seen: set[str] = set()
         for label in (L.INCIDENT, L.MAINTENANCE):
             params = {"state": "all", "labels": label, "sort": "updated", "direction": "asc", "per_page": 100}
-            if since is not None:
-                params["since"] = to_iso(since)
+            # ``since`` is the newest change already known, in GitHub's own clock (no skew with
+            # this runner); the small overlap catches a change committed during the last list.
+            newest = max((_parse(i["updated_at"]) for i in self._issues() if label in i["labels"] and i["updated_at"]),
+                         default=None)
+            if not full and newest is not None:
+                params["since"] = to_iso(newest - timedelta(seconds=self.sync_overlap))
             for raw in self._list(f"{self._repo_path}/issues", params):
                 if raw.get("pull_request") is not None:
                     continue
@@ -427,7 +434,7 @@ class GitHubTracker(Tracker):
             for number in [n for n in data["issues"] if n not in seen]:
                 del data["issues"][number]
         for entry in list(data["issues"].values()):
-            if entry["comments_count"] != len(entry["comment_list"]):
+            if L.INCIDENT in entry["labels"] and entry["comments_count"] != len(entry["comment_list"]):
                 self._fetch_comments(entry["number"], incremental=True)
         data["synced"] = to_iso(started)
         if full:
@@ -474,7 +481,7 @@ class GitHubTracker(Tracker):
             except Exception as error:  # an unreadable cache costs one full sync, never a run
                 log.warning("GitHub cache unreadable, starting over: %s", error)
                 data = None
-            if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("repo") != self.repo:
+            if not _cache_ok(data, self.repo):
                 data = {"version": CACHE_VERSION, "repo": self.repo, "synced": None, "full_synced": None,
                         "labels": [], "labels_listed": False, "identity": None, "writers": [], "issues": {}}
             self._data = data
@@ -566,7 +573,9 @@ class GitHubTracker(Tracker):
         identity = data.get("identity") or {}
         if identity.get("token") == self._token_id:
             return
-        needs = any(c["association"] not in TRUSTED_ASSOCIATIONS for i in issues for c in i["comment_list"])
+        known = set(data["writers"])
+        needs = any(c["association"] not in TRUSTED_ASSOCIATIONS and c["user"] not in known
+                    for i in issues for c in i["comment_list"])
         if not needs:
             return
         try:
@@ -757,6 +766,27 @@ class GitHubTracker(Tracker):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+_ISSUE_FIELDS = {"number": int, "title": str, "body": str, "state": str, "labels": list, "user": str,
+                 "association": str, "comments_count": int, "comment_list": list}
+
+
+def _cache_ok(data: Any, repo: str) -> bool:
+    """A cache this version wrote for this repository; anything else is dropped (one full sync)."""
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("repo") != repo:
+        return False
+    if not isinstance(data.get("issues"), dict) or not isinstance(data.get("labels"), list):
+        return False
+    if not isinstance(data.get("writers"), list) or not isinstance(data.get("labels_listed"), bool):
+        return False
+    for entry in data["issues"].values():
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), t) for k, t in _ISSUE_FIELDS.items()):
+            return False
+        if not all(isinstance(c, dict) and isinstance(c.get("id"), int) and isinstance(c.get("body"), str)
+                   for c in entry["comment_list"]):
+            return False
+    return True
 
 
 def _number(key: str) -> int:
