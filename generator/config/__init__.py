@@ -23,7 +23,7 @@ from typing import Mapping, Optional, Union
 
 from generator.models import Config
 
-from .build import build
+from .build import build_config
 from .problems import ConfigError, Problem, format_problems
 from .reader import Reader
 from .yamlsource import Source
@@ -86,7 +86,7 @@ def _validate(path: PathLike, *, environ: Optional[Mapping[str, str]],
         if source.root is None:
             return None, [Problem(name, 1, 1, "", "the file is empty: it needs at least a monitors: list")]
         reader = Reader(source, environ=environ, resolve_secrets=resolve_secrets)
-        config = build(reader, source.root, name)
+        config = build_config(reader, source.root, name)
         problems = sorted(set(source.problems))
     except RecursionError:
         return None, [Problem(name, 1, 1, "", "the file is nested too deeply to read")]

@@ -83,7 +83,7 @@ EVENTS = tuple(kind.value for kind in TransitionKind)
 MAX_ID = 64
 
 
-def build(reader: Reader, root: Node, path: str) -> Optional[Config]:
+def build_config(reader: Reader, root: Node, path: str) -> Optional[Config]:
     """The whole file; ``None`` when the top level cannot even be read (the problem is recorded)."""
     if not isinstance(root, MappingNode):
         reader.problem(root, "", f"the top level must be a mapping with site, settings, defaults and monitors "
