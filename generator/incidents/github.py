@@ -466,11 +466,12 @@ class GitHubTracker(Tracker):
     def _lookup_open(self, monitor_id: str) -> Optional[dict[str, Any]]:
         """Ask GitHub (not the cache) for the open automated issue of a monitor."""
         params = {"state": "open", "labels": L.monitor_label(monitor_id), "per_page": 100}
-        for raw in self._list(f"{self._repo_path}/issues", params):
+        raws = {raw["number"]: raw for raw in self._list(f"{self._repo_path}/issues", params)}
+        for raw in raws.values():
             self._merge_issue(raw)
         self._save()
         found = self._find_open(monitor_id)
-        return found
+        return raws.get(found["number"]) if found is not None else None  # GitHub's shape, as a POST answers
 
     # ------------------------------------------------------------------ cache
 
@@ -588,10 +589,12 @@ class GitHubTracker(Tracker):
             data["identity"] = {"token": self._token_id, "login": None}
         self._save()
 
-    def _trusted(self, login: str, association: str) -> bool:
+    def _is_me(self, login: str) -> bool:
         data = self._state()
-        mine = {(data.get("identity") or {}).get("login"), *data["writers"]} - {None}
-        return association in TRUSTED_ASSOCIATIONS or login in mine
+        return login in data["writers"] or login == (data.get("identity") or {}).get("login")
+
+    def _trusted(self, login: str, association: str) -> bool:
+        return association in TRUSTED_ASSOCIATIONS or self._is_me(login)
 
     # ------------------------------------------------------------------ reading back
 
@@ -607,7 +610,7 @@ class GitHubTracker(Tracker):
         for c in issue["comment_list"]:
             event = event_of(c["body"])
             moment = _parse(c["created_at"]) or created
-            if event is not None and (automated or self._trusted(c["user"], c["association"])):
+            if event is not None and self._is_me(c["user"]):  # only the tool's own events make the timeline
                 timeline.append(TimelineEntry(_parse(event.get("time")) or moment, str(event.get("kind") or "update"),
                                               _strip_markers(c["body"])))
                 continue

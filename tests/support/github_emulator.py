@@ -76,6 +76,7 @@ class Record:
     fault: Optional[str] = None
     user: Optional[str] = None
     request_body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)  # response headers
 
 
 @dataclass
@@ -723,11 +724,12 @@ class _Handler(BaseHTTPRequestHandler):
                 body = {"message": error.message, "documentation_url": DOCS, **error.extra}
                 if status >= 400:
                     body.setdefault("status", str(status))
-        record.status, record.body = status, body
+        record.status, record.body, record.headers = status, body, headers
         if fault is not None and fault.kind == "slow":
             record.fault = "slow"
-            time.sleep(fault.delay)  # the work is done; the answer comes too late
         emu._record(record)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)  # the work is done; the answer comes too late
         self._send(status, body, headers)
 
     def _fault_response(self, fault: Fault, rate: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
