@@ -95,8 +95,8 @@ class RollupYear:
         }
         return f'{head},\n "days": [\n {body}],\n {json.dumps(tail)[1:]}\n'
 
-    def save(self, path: Path) -> None:
-        atomic_write_text(path, self.dumps())
+    def save(self, path: Path, *, durable: bool = True) -> None:
+        atomic_write_text(path, self.dumps(), durable=durable)
 
 
 def load_year(path: Path, monitor_id: str) -> RollupYear:

@@ -20,6 +20,8 @@ nothing, so the figure never counts a check from outside the window.
 
 from __future__ import annotations
 
+import os
+
 import json
 import statistics
 from collections import defaultdict
@@ -88,9 +90,13 @@ class History:
         for monitor_id, days in grouped.items():
             for day, group in days.items():
                 rawlog.append_checks(self.layout.raw_file(monitor_id, day), group)
-            self._sync(monitor_id)
+            self._sync(monitor_id, durable=len(grouped) == 1)
+        if len(grouped) > 1:
+            # One flush for the whole run instead of an fsync per roll-up file: same durability,
+            # a fraction of the cost with hundreds of monitors.
+            os.sync()
 
-    def _sync(self, monitor_id: str, extra_years: Iterable[str] = ()) -> int:
+    def _sync(self, monitor_id: str, extra_years: Iterable[str] = (), *, durable: bool = True) -> int:
         """Recompute the roll-up of every day whose raw file changed since it was last rolled up.
 
         Comparing file sizes with the ``synced`` record makes this cheap (a stat per
@@ -127,7 +133,7 @@ class History:
             if gone:
                 changed.add(year)
         for year in sorted(changed):
-            years[year].save(self.layout.rollup_file(monitor_id, year))
+            years[year].save(self.layout.rollup_file(monitor_id, year), durable=durable)
         return recomputed
 
     def prune(self, now: datetime) -> int:
