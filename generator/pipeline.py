@@ -233,9 +233,11 @@ def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str
         write_partial(partial_out, checks, shard=shard, region=region, started=started, finished=utcnow())
         out.line(f"wrote {len(checks)} results to {partial_out}")
     else:
+        from generator.history import HistoryError
+
         try:
             open_history(config, options).record(checks)
-        except OSError as error:
+        except (OSError, HistoryError) as error:
             out.error(f"{options.data_dir}: cannot write history: {error}")
             return EXIT_DATA
     out.flush_summary()
@@ -298,9 +300,12 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
     else:
         checks = _probe_all(config, config.monitors)
     checks = mark_maintenance(checks, windows)
+    from generator.history import HistoryError
+
     try:
         history.record(checks)
-    except OSError as error:
+        history.prune(utcnow())
+    except (OSError, HistoryError) as error:
         out.error(f"{options.data_dir}: cannot write history: {error}")
         return EXIT_DATA
     report.checks = checks
