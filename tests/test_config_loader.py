@@ -300,3 +300,17 @@ def test_config_error_carries_every_problem(tmp_path):
     keys = [problem.key for problem in caught.value.problems]
     assert keys == ["monitors[0].url", "monitors[1].port"]
     assert str(caught.value).count("\n") == 1
+
+
+def test_empty_sections_read_as_absent(tmp_path):
+    config = load_config(write(tmp_path, """
+        site:
+          # title: commented out
+        settings:
+        defaults:
+        monitors:
+          - id: a
+            url: http://127.0.0.1/
+    """))
+    assert config.site.title == "Status" and config.settings.concurrency == 32
+    assert config.monitors[0].timeout == 10.0

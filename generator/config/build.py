@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from generator.models import (
     Canary,
@@ -81,6 +81,7 @@ RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
 SEVERITIES = ("critical", "warning")
 EVENTS = tuple(kind.value for kind in TransitionKind)
 MAX_ID = 64
+NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def build_config(reader: Reader, root: Node, path: str) -> Optional[Config]:
@@ -95,9 +96,10 @@ def build_config(reader: Reader, root: Node, path: str) -> Optional[Config]:
             reader.problem(entry.key_node, key, f'unknown key "{key}"{v.did_you_mean(key, TOP_KEYS)} '
                                                 f'(top-level keys: site, settings, defaults, monitors; '
                                                 f'x-... keys are ignored)')
-    site = _site(reader, top.get("site"))
-    settings = _settings(reader, top.get("settings"))
-    defaults = _defaults(reader, top.get("defaults"), settings)
+    # an empty section (every line commented out) reads as null: the same as leaving it out
+    site = _site(reader, _present(top.get("site")))
+    settings = _settings(reader, _present(top.get("settings")))
+    defaults = _defaults(reader, _present(top.get("defaults")), settings)
     monitors: tuple[Monitor, ...] = ()
     entry = top.get("monitors")
     if entry is None:
@@ -105,6 +107,12 @@ def build_config(reader: Reader, root: Node, path: str) -> Optional[Config]:
     else:
         monitors = _monitors(reader, entry, defaults, settings)
     return Config(site=site, settings=settings, monitors=monitors, path=path)
+
+
+def _present(entry: Optional[Entry]) -> Optional[Entry]:
+    if entry is not None and isinstance(entry.node, ScalarNode) and entry.node.tag == NULL_TAG:
+        return None
+    return entry
 
 
 # --------------------------------------------------------------------------- site and settings
@@ -533,11 +541,10 @@ def _monitor(reader: Reader, node: Node, path: str, defaults: dict[str, Any], se
     else:
         allowed = BASE_KEYS + TYPE_KEYS[kind]
         elsewhere = {}
-        for other, keys in TYPE_KEYS.items():
-            for key in keys:
-                if key not in allowed and key not in elsewhere:
-                    owners = [name for name, names in TYPE_KEYS.items() if key in names]
-                    elsewhere[key] = f"does not apply to {kind} monitors (it is for {', '.join(owners)})"
+        for key in sum(TYPE_KEYS.values(), ()):
+            if key not in allowed and key not in elsewhere:
+                owners = [name for name, names in TYPE_KEYS.items() if key in names]
+                elsewhere[key] = f"does not apply to {kind} monitors (it is for {', '.join(owners)})"
     entries = reader.mapping(node, path, allowed, elsewhere=elsewhere) or {}
 
     fields: dict[str, Any] = {"line": line_col(node)[0]}

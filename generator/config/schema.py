@@ -278,7 +278,7 @@ SCHEMA: dict[str, Any] = {
     "patternProperties": {"^x-": {"description": "ignored: a place for YAML anchors"}},
     "properties": {
         "site": {
-            "type": "object",
+            "type": ["object", "null"],
             "description": "how the status page presents itself",
             "additionalProperties": False,
             "properties": {
@@ -297,7 +297,7 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "settings": {
-            "type": "object",
+            "type": ["object", "null"],
             "description": "how runs behave",
             "additionalProperties": False,
             "properties": {
@@ -333,7 +333,7 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "defaults": {
-            "type": "object",
+            "type": ["object", "null"],
             "description": "values every monitor gets unless it sets its own; headers, expect and restart merge "
                            "key by key",
             "additionalProperties": False,

@@ -67,8 +67,11 @@ def hostname(value: str, *, what: str = "host") -> Optional[str]:
     except ValueError:
         pass
     name = value[:-1] if value.endswith(".") else value
-    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in labels):
         return f"{quote(value)} is not a valid {what} name or IP address"
+    if len(labels) > 1 and labels[-1].isdigit():  # 999.1.1.1: meant as an address, and not one
+        return f"{quote(value)} is not a valid IP address"
     return None
 
 

@@ -111,31 +111,32 @@ class Source:
         line, col = line_col(where)
         self.problems.append(Problem(self.file, line, col, key, message))
 
-    def scalar(self, node: ScalarNode) -> tuple[bool, Any]:
-        """Construct one scalar the way ``yaml.safe_load`` would; ``(False, None)`` after a problem."""
-        try:
-            return True, self._loader.construct_object(node, deep=True)
-        except yaml.MarkedYAMLError as error:
-            message = error.problem or "cannot read this value"
-            if "could not determine a constructor" in message:
-                message = f"unsupported YAML tag {node.tag}"
-            self.problem(node, "", message)
-        except (ValueError, TypeError, OverflowError) as error:
-            # e.g. 2024-13-45 looks like a date to YAML but is not one
-            self.problem(node, "", f"cannot read {describe(node)}: {error}")
-        return False, None
-
-    def plain(self, node: Node) -> tuple[bool, Any]:
-        """Any value as plain Python data (for free-form values such as a JSON ``equals``)."""
+    def _construct(self, node: Node) -> tuple[bool, Any]:
+        """``yaml.safe_load``'s value for one node; on failure the problem is recorded at the node."""
         try:
             return True, self._loader.construct_object(node, deep=True)
         except RecursionError:
             self.problem(node, "", "value is nested too deeply")
         except yaml.MarkedYAMLError as error:
-            self.problem(getattr(error, "problem_mark", None) or node, "", error.problem or "cannot read this value")
-        except (ValueError, TypeError, OverflowError) as error:
-            self.problem(node, "", f"cannot read this value: {error}")
+            message = error.problem or "cannot read this value"
+            if "could not determine a constructor" in message:
+                message = "unsupported YAML tag " + message.split("tag", 1)[-1].strip().strip("'")
+            self.problem(error.problem_mark or node, "", message)
+        except Exception as error:  # e.g. 2024-13-45 looks like a date to YAML but is not one
+            self.problem(node, "", f"cannot read {describe(node)}: {error}")
+        # a failed construction leaves nodes marked "in progress"; forget them so a later read
+        # of the same (aliased) node reports the real problem again, not "recursive node"
+        self._loader.recursive_objects.clear()
+        self._loader.state_generators = []
         return False, None
+
+    def scalar(self, node: ScalarNode) -> tuple[bool, Any]:
+        """Construct one scalar the way ``yaml.safe_load`` would; ``(False, None)`` after a problem."""
+        return self._construct(node)
+
+    def plain(self, node: Node) -> tuple[bool, Any]:
+        """Any value as plain Python data (for free-form values such as a JSON ``equals``)."""
+        return self._construct(node)
 
     def entries(self, node: MappingNode, path: str) -> dict[str, Entry]:
         """The mapping's entries by key, merge keys (``<<: *anchor``) expanded.
