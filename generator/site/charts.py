@@ -24,37 +24,41 @@ def _n(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def bucket_means(points: Sequence[Point], start: datetime, end: datetime, buckets: int) -> list[Optional[float]]:
-    """Mean of the points falling in each of ``buckets`` equal slices of [start, end]; None = no point."""
-    span = (end - start).total_seconds()
+def bucket_means(points: Sequence[tuple[float, float]], start: float, end: float, buckets: int) -> list[Optional[float]]:
+    """Mean of the (epoch seconds, value) points in each of ``buckets`` equal slices of [start, end]."""
+    span = end - start
     sums = [0.0] * buckets
     counts = [0] * buckets
     if span <= 0:
         return [None] * buckets
+    scale = buckets / span
+    last = buckets - 1
     for moment, value in points:
-        offset = (moment - start).total_seconds()
+        offset = moment - start
         if offset < 0 or offset > span:
             continue
-        index = min(buckets - 1, int(offset / span * buckets))
+        index = int(offset * scale)
+        if index > last:
+            index = last
         sums[index] += value
         counts[index] += 1
     return [sums[i] / counts[i] if counts[i] else None for i in range(buckets)]
 
 
 def _path(values: Sequence[Optional[float]], xs: Sequence[float], y_of: Callable[[float], float]) -> str:
-    """An SVG path; a missing value breaks the line (no data is never drawn as a value)."""
+    """An SVG path in whole units; a missing value breaks the line (no data is never drawn as a value)."""
     parts: list[str] = []
     pen_down = False
     for x, value in zip(xs, values):
         if value is None:
             pen_down = False
             continue
-        parts.append(("L" if pen_down else "M") + _n(x) + " " + _n(y_of(value)))
+        parts.append(f"{' ' if pen_down else 'M'}{round(x)} {round(y_of(value))}")
         pen_down = True
     return "".join(parts)
 
 
-def sparkline(points: Sequence[Point], start: datetime, end: datetime, label: str, *, width: int = 120, height: int = 28, buckets: int = 48) -> Markup:
+def sparkline(points: Sequence[tuple[float, float]], start: float, end: float, label: str, *, width: int = 120, height: int = 28, buckets: int = 48) -> Markup:
     """A small latency line for the home page; ``label`` is its accessible name (the SVG's title).
 
     Whole-pixel coordinates and implicit line-tos keep it near 250 bytes: the home page

@@ -68,6 +68,10 @@ class Strings:
                 return text
         return text
 
+    def get(self, key: str, fallback: str) -> str:
+        """The string for ``key``, or ``fallback`` (e.g. a timeline kind the theme has no word for)."""
+        return str(self.table[key]) if key in self.table else fallback
+
     def plural(self, key: str, count: int) -> str:
         """``key.one`` / ``key.other`` with ``{n}``."""
         form = "one" if count == 1 else "other"

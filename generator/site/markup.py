@@ -9,6 +9,7 @@ promises zero requests to other hosts. Secret values are masked first.
 from __future__ import annotations
 
 import xml.etree.ElementTree as etree
+from functools import lru_cache
 
 import markdown
 import nh3
@@ -80,6 +81,7 @@ def sanitize(html: str) -> str:
     )
 
 
+@lru_cache(maxsize=4096)  # the same text feeds a page, the JSON API and the feeds
 def render_markdown(text: str) -> Markup:
     """Markdown -> sanitized HTML, with secret values masked."""
     if not text or not text.strip():

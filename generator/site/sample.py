@@ -218,3 +218,54 @@ def build_sample(history, config: Config, now: datetime, *, seed: int = 7, raw_d
                     end=now + timedelta(days=2, hours=1), monitors=(), body="All services may blip."),
     ]
     return result, maintenance
+
+
+def files_tracker_incident(incidents_dir, config: Config, now: datetime) -> list[Incident]:
+    """One real incident through the files backend: opened on the second monitor, escalated to nothing, resolved."""
+    from generator.incidents.files import FilesTracker
+    from generator.models import Transition, TransitionKind
+
+    tracker = FilesTracker(incidents_dir)
+    monitor = config.monitors[1]
+    started = now - timedelta(days=1, hours=2)
+    failing = Check(monitor_id=monitor.id, time=started, status=CheckStatus.DOWN, error="HTTP 503")
+    key = tracker.open(monitor, Transition(TransitionKind.OPENED, monitor.id, started, Impact.DOWN, failing, started=started))
+    tracker.comment(key, TimelineEntry(started + timedelta(minutes=3), "restart", "Restart webhook answered 202."))
+    recovered = started + timedelta(minutes=12)
+    ok = Check(monitor_id=monitor.id, time=recovered, status=CheckStatus.UP, latency_ms=50.0)
+    tracker.resolve(key, monitor, Transition(TransitionKind.RESOLVED, monitor.id, recovered, Impact.DOWN, ok,
+                                             started=started, incident_key=key))
+    return tracker.incidents()
+
+
+def demo_inputs(folder, *, count: int = 5, now: datetime, language: str = "en", timezone: str = "Europe/Paris",
+                base_url: str = "", incidents: int = 12):
+    """A complete, varied input for tests: (config, history, incidents, maintenance) under ``folder``."""
+    from pathlib import Path
+
+    from generator.history import History
+
+    folder = Path(folder)
+    config = sample_config(count, language=language, timezone=timezone, base_url=base_url)
+    history = History(folder / "data")
+    found, maintenance = build_sample(history, config, now, raw_days=3, days=90, incidents=incidents)
+    found = found + files_tracker_incident(folder / "incidents", config, now)
+    # a manual incident without a monitor, with hostile Markdown the site must neutralize
+    found.append(
+        Incident(
+            key="manual-1",
+            title="Payments provider delays",
+            monitor_id=None,
+            impact=Impact.DEGRADED,
+            status="resolved",
+            started=now - timedelta(days=10),
+            resolved=now - timedelta(days=10) + timedelta(hours=1),
+            automated=False,
+            body='Provider is slow. <script>alert("x")</script> <img src="https://evil.example/x.png" onerror="alert(1)">\n\n'
+                 "[click](javascript:alert(1)) and ![pic](https://evil.example/pic.png)",
+            timeline=(TimelineEntry(now - timedelta(days=10), "update",
+                                    "Investigating <a href=\"javascript:alert(2)\" onclick=\"x()\">link</a>"),),
+            updated=now - timedelta(days=10) + timedelta(hours=1),
+        )
+    )
+    return config, history, found, maintenance

@@ -7,6 +7,7 @@ an explicit key so two builds of the same input give the same bytes.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
@@ -61,7 +62,7 @@ class MonitorView:
     uptime: dict[str, Optional[float]]  # "24h", "7d", "30d", "90d"
     bars: tuple[DayBar, ...]  # oldest first, DAYS_SHOWN of them, today last
     segments: tuple[Segment, ...]
-    latency_points: tuple[tuple[datetime, float], ...]  # last 24 h
+    latency_points: tuple[tuple[float, float], ...]  # (epoch seconds, ms), last 24 h
     latency_median_24h: Optional[float]
     incidents: tuple[Incident, ...]  # this monitor's, newest first
 
@@ -138,8 +139,13 @@ def rollup_from_checks(day: str, checks: Iterable) -> DayRollup:
 
 def day_list(now: datetime, count: int = DAYS_SHOWN) -> list[str]:
     """The ``count`` UTC days ending today, oldest first."""
-    today = now.astimezone(UTC).date()
-    return [(today - timedelta(days=offset)).isoformat() for offset in range(count - 1, -1, -1)]
+    return list(_day_list(now.astimezone(UTC).date().isoformat(), count))
+
+
+@lru_cache(maxsize=64)
+def _day_list(today_text: str, count: int) -> tuple[str, ...]:
+    today = datetime.strptime(today_text, "%Y-%m-%d").date()
+    return tuple((today - timedelta(days=offset)).isoformat() for offset in range(count - 1, -1, -1))
 
 
 def incident_end(incident: Incident, now: datetime) -> datetime:
@@ -215,19 +221,17 @@ def window_uptime(data: MonitorData, now: datetime, days: int, degraded_counts_a
     return uptime_of(up, degraded, down, degraded_counts_as_up)
 
 
-def latency_points(data: MonitorData, now: datetime) -> tuple[tuple[datetime, float], ...]:
-    since = now - timedelta(hours=24)
+def latency_points(data: MonitorData, now: datetime) -> tuple[tuple[float, float], ...]:
+    """(epoch seconds, ms) of the answered checks of the last 24 hours, by time (floats: cheap to bucket)."""
+    end = now.timestamp()
+    start = end - 86400.0
     if data.latency_24h:
-        points = [(t, v) for t, v in data.latency_24h if since < t <= now]
+        pairs = [(t.timestamp(), v) for t, v in data.latency_24h]
     else:
-        points = [
-            (c.time, float(c.latency_ms))
-            for c in data.recent
-            if c.latency_ms is not None
-            and since < c.time <= now
-            and c.status in (CheckStatus.UP, CheckStatus.DEGRADED)
-        ]
-    points.sort(key=lambda p: p[0])
+        timed = (CheckStatus.UP, CheckStatus.DEGRADED)
+        pairs = [(c.time.timestamp(), c.latency_ms) for c in data.recent if c.latency_ms is not None and c.status in timed]
+    points = [(t, float(v)) for t, v in pairs if start < t <= end]
+    points.sort()
     return tuple(points)
 
 
