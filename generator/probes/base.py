@@ -214,11 +214,15 @@ class _Reaper:
 
     def add(self, deadline: Deadline) -> None:
         with self._cond:
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (deadline.end, next(self._seq), deadline))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="probe-deadlines", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif earliest is None or deadline.end < earliest:
+                # wake the reaper only when it must fire sooner than planned: a wake per
+                # check would cost a thread switch per check
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
