@@ -452,6 +452,7 @@ def recover(config: Config, states: dict[str, MonitorState], tracker, history, r
 
     recovery = Recovery(history)
     states = dict(states)
+    failed: set[str] = set()
     last_checks = {c.monitor_id: c for c in report.checks}
     for monitor in candidates:
         state = states[monitor.id]
@@ -469,18 +470,23 @@ def recover(config: Config, states: dict[str, MonitorState], tracker, history, r
         verification = mark_maintenance(verification, windows)
         history.record(verification)
         for vcheck in verification:
+            key_before = state.incident_key  # step() moves it to last_incident_key on resolve
             state, transitions = step(monitor, state, vcheck, flap_window=config.settings.flap_window)
             for transition in transitions:
                 report.transitions.append(transition)
                 if transition.kind is TransitionKind.RESOLVED:
                     took = duration_between(verify_started, vcheck.time).total_seconds()
                     since_detect = duration_between(transition.started or now, vcheck.time).total_seconds()
-                    _comment(tracker, state.incident_key, TimelineEntry(
+                    _comment(tracker, key_before, TimelineEntry(
                         vcheck.time, "recovered",
                         f"Recovered after the restart: answering again {took:.1f}s after the restart request "
                         f"({format_duration(since_detect)} after the incident started)."), report, monitor)
                 state, ok = apply_transition(monitor, state, transition, tracker, report)
+                if not ok:
+                    failed.add(monitor.id)
         states[monitor.id] = state
+    if failed:
+        history.write_json(PENDING_CACHE, sorted(set(history.read_json(PENDING_CACHE, []) or []) | failed))
     return states
 
 
