@@ -249,7 +249,7 @@ def test_sharded_variant_probes_merges_and_deploys():
     record = workflow["jobs"]["record"]
     record_runs = " ".join(s["run"] for s in record["steps"] if "run" in s)
     assert "statusgen merge" in record_runs and "--out merged.json" in record_runs
-    assert "statusgen run --tracker github --checks merged.json" in record_runs
+    assert "statusgen run --tracker github --checks merged.json --theme site" in record_runs
     assert record["needs"] == "probe"
     assert workflow["jobs"]["deploy"]["needs"] == "record"
     assert workflow["jobs"]["deploy"]["environment"]["name"] == "github-pages"

@@ -1,0 +1,437 @@
+"""A dress rehearsal of .github/workflows/status.yml, without GitHub.
+
+Every ``run:`` step of the workflow is executed as written, in order, with
+``bash -e`` (what Actions uses when a step names no shell), in a fresh clone of
+the repository per scheduled run, exactly as a runner would see it:
+
+- ``origin`` is a local bare repository holding ``main`` (the repository at
+  HEAD, with this working tree's status.yml and a test monitors.yaml);
+- the GITHUB_* variables are set as Actions sets them; GITHUB_API_URL points at
+  the GitHub REST emulator (tests/support/github_emulator.py);
+- ``${{ ... }}`` expressions are substituted from the contexts (github.token,
+  steps.<id>.outputs.<name>, env.<NAME>); one the rehearsal does not know fails it;
+- ``uses:`` steps are stood in for by what they do: checkout = a depth-1 clone of
+  origin; setup-python = a Python on PATH (a throwaway venv that sees the test
+  venv's packages, so ``pip install .`` installs statusgen without touching it);
+  upload-pages-artifact = copy the folder; deploy-pages = publish the copy.
+
+A loopback service is up, goes down for two runs and comes back across four
+scheduled runs. The rehearsal checks that the history branch was created, pushed
+and stays one commit while the history inside it grows, that one issue was opened
+and then closed, that the site was built and published each time, that no token
+was written to disk, and that the daily keep-alive call is made.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+import yaml
+
+from generator.timeutil import utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "status.yml"
+STEP_TIMEOUT = 240  # seconds; a hung step fails the rehearsal instead of hanging it
+
+
+def _tracker_committed() -> bool:
+    """The rehearsal clones HEAD: it needs the pipeline and the GitHub tracker committed."""
+    for path in ("generator/pipeline.py", "generator/incidents/github.py"):
+        probe = subprocess.run(["git", "cat-file", "-e", f"HEAD:{path}"], cwd=ROOT, capture_output=True)
+        if probe.returncode != 0:
+            return False
+    return True
+
+
+pytestmark = pytest.mark.skipif(
+    not _tracker_committed(), reason="statusgen run with the GitHub tracker is not committed yet (HEAD)"
+)
+
+
+def git(*args: str, cwd: Path, check: bool = True) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+@dataclass
+class Contexts:
+    github: dict[str, str]
+    token: str
+    env: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    job_failed: bool = False
+
+    def value(self, expression: str) -> str:
+        expression = expression.strip()
+        if expression == "github.token":
+            return self.token
+        match = re.fullmatch(r"github\.([a-z_]+)", expression)
+        if match and match.group(1) in self.github:
+            return self.github[match.group(1)]
+        match = re.fullmatch(r"env\.([A-Za-z_][A-Za-z0-9_]*)", expression)
+        if match:
+            return self.env.get(match.group(1), "")
+        match = re.fullmatch(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)", expression)
+        if match:
+            return self.steps.get(match.group(1), {}).get(match.group(2), "")
+        match = re.fullmatch(r"secrets\.[A-Za-z0-9_]+", expression)
+        if match:
+            return ""  # no repository secrets in the rehearsal
+        raise AssertionError(f"the rehearsal does not know the expression ${{{{ {expression} }}}}: teach it")
+
+    def substitute(self, text: Any) -> str:
+        return EXPRESSION.sub(lambda m: self.value(m.group(1)), str(text))
+
+    def condition(self, text: Optional[str]) -> bool:
+        """A step's ``if:``; the forms the workflow uses, nothing more."""
+        if text is None:
+            return not self.job_failed
+        inner = EXPRESSION.fullmatch(text.strip())
+        expression = (inner.group(1) if inner else text).strip()
+        status_checks = {"always()": True, "success()": not self.job_failed, "failure()": self.job_failed,
+                         "cancelled()": False, "!cancelled()": True}
+        if expression in status_checks:
+            return status_checks[expression]
+        match = re.fullmatch(r"([a-z_.]+)\s*(==|!=)\s*'([^']*)'", expression)
+        if match:
+            equal = self.value(match.group(1)) == match.group(3)
+            return (equal if match.group(2) == "==" else not equal) and not self.job_failed
+        raise AssertionError(f"the rehearsal does not know the condition {text!r}: teach it")
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """``name=value`` lines and ``name<<DELIMITER`` blocks, as the runner reads GITHUB_OUTPUT."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text().splitlines() if path.exists() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            block = []
+            index += 1
+            while index < len(lines) and lines[index] != delimiter:
+                block.append(lines[index])
+                index += 1
+            outputs[name] = "\n".join(block)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+        index += 1
+    return outputs
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class StepLog:
+    name: str
+    code: Optional[int]  # None: skipped
+    stdout: str = ""
+    stderr: str = ""
+
+
+@dataclass
+class RunResult:
+    number: int
+    succeeded: bool
+    logs: list[StepLog]
+    summary: str
+    outputs: dict[str, dict[str, str]]
+    published: Optional[Path]
+
+    def describe(self) -> str:
+        parts = []
+        for log in self.logs:
+            state = "skipped" if log.code is None else f"exit {log.code}"
+            parts.append(f"--- {log.name}: {state}\n{log.stdout[-3000:]}{log.stderr[-3000:]}")
+        return "\n".join(parts)
+
+
+class Rehearsal:
+    def __init__(self, base: Path, *, python_bin: Path, emulator, date_bin: str):
+        self.base = base
+        self.python_bin = python_bin
+        self.emulator = emulator
+        self.origin = base / "origin.git"
+        self.shims = base / "shims"
+        self.published = base / "published"
+        self.workflow = yaml.safe_load(WORKFLOW.read_text())
+        self.workflow["on"] = self.workflow.pop(True, self.workflow.get("on"))
+        self.shims.mkdir()
+        # The runner's clock, for `date` in the scripts: REHEARSAL_NOW sets it (the keep-alive looks at the hour).
+        shim = self.shims / "date"
+        shim.write_text(f'#!/bin/bash\nif [ -n "${{REHEARSAL_NOW:-}}" ]; then exec {date_bin} -d "$REHEARSAL_NOW" "$@"; fi\n'
+                        f'exec {date_bin} "$@"\n')
+        shim.chmod(0o755)
+
+    def make_origin(self, monitors_yaml: str) -> None:
+        setup = self.base / "setup"
+        git("clone", "--quiet", "--no-hardlinks", str(ROOT), str(setup), cwd=self.base)
+        shutil.copyfile(WORKFLOW, setup / ".github" / "workflows" / "status.yml")  # the one under test
+        (setup / "monitors.yaml").write_text(monitors_yaml)
+        git("add", "--all", ".", cwd=setup)
+        git("commit", "--quiet", "--allow-empty", "-m", "rehearsal: monitors.yaml on loopback", cwd=setup)
+        git("init", "--quiet", "--bare", str(self.origin), cwd=self.base)
+        git("push", "--quiet", str(self.origin), "HEAD:refs/heads/main", cwd=setup)
+        git("symbolic-ref", "HEAD", "refs/heads/main", cwd=self.origin)
+
+    def run(self, number: int, *, now: str) -> RunResult:
+        home = self.base / f"run-{number}"
+        workspace = home / "work" / self.emulator.repo
+        temp = home / "temp"
+        temp.mkdir(parents=True)
+        sha = git("rev-parse", "refs/heads/main", cwd=self.origin)
+        github = {
+            "event_name": "schedule", "repository": self.emulator.full_name, "ref": "refs/heads/main",
+            "sha": sha, "run_id": str(9000 + number), "workflow": self.workflow["name"],
+        }
+        base_env = {
+            "PATH": f"{self.python_bin}:{self.shims}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": os.environ.get("HOME", str(home)),
+            "LANG": "C.UTF-8",
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_REPOSITORY": self.emulator.full_name,
+            "GITHUB_REPOSITORY_OWNER": self.emulator.owner,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_API_URL": self.emulator.url,
+            "GITHUB_GRAPHQL_URL": self.emulator.url + "/graphql",
+            "GITHUB_EVENT_NAME": "schedule",
+            "GITHUB_REF": "refs/heads/main",
+            "GITHUB_REF_NAME": "main",
+            "GITHUB_REF_TYPE": "branch",
+            "GITHUB_SHA": sha,
+            "GITHUB_RUN_ID": github["run_id"],
+            "GITHUB_RUN_NUMBER": str(number),
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_WORKFLOW": self.workflow["name"],
+            "GITHUB_WORKFLOW_REF": f"{self.emulator.full_name}/.github/workflows/status.yml@refs/heads/main",
+            "GITHUB_JOB": "run",
+            "GITHUB_ACTOR": self.emulator.owner,
+            "GITHUB_EVENT_PATH": str(temp / "event.json"),
+            "RUNNER_OS": "Linux",
+            "RUNNER_TEMP": str(temp),
+            "REHEARSAL_NOW": now,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_BUILD_ISOLATION": "false",  # pip's spelling of --no-build-isolation (see python_bin)
+        }
+        (temp / "event.json").write_text('{"schedule": "3-59/5 * * * *"}')
+        contexts = Contexts(github=github, token=self.emulator.token)
+        contexts.env = {k: contexts.substitute(v) for k, v in self.workflow.get("env", {}).items()}
+        job = self.workflow["jobs"]["run"]
+        logs: list[StepLog] = []
+        summary_parts: list[str] = []
+        artifact: Optional[Path] = None
+        extra_env: dict[str, str] = {}
+
+        for position, step in enumerate(job["steps"]):
+            name = step.get("name") or step.get("uses") or f"step {position}"
+            if not contexts.condition(step.get("if")):
+                logs.append(StepLog(name, None))
+                continue
+            if "uses" in step:
+                action = step["uses"].split("@")[0]
+                inputs = {k: contexts.substitute(v) for k, v in (step.get("with") or {}).items()}
+                code, out = self._stand_in(action, inputs, workspace, home)
+                if action == "actions/upload-pages-artifact" and code == 0:
+                    artifact = home / "artifacts" / "github-pages"
+                logs.append(StepLog(name, code, out))
+                contexts.job_failed |= code != 0
+                continue
+            files = {key: temp / f"{key.lower()}-{position}" for key in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY")}
+            for path in files.values():
+                path.touch()
+            env = dict(base_env)
+            env.update(contexts.env)
+            env.update({k: contexts.substitute(v) for k, v in (job.get("env") or {}).items()})
+            env.update(extra_env)
+            env.update({k: contexts.substitute(v) for k, v in (step.get("env") or {}).items()})
+            env.update({k: str(v) for k, v in files.items()})
+            script = temp / f"step-{position}.sh"
+            script.write_text(contexts.substitute(step["run"]))
+            shell = ["bash", "--noprofile", "--norc", "-eo", "pipefail"] if step.get("shell") == "bash" else ["bash", "-e"]
+            try:
+                done = subprocess.run([*shell, str(script)], cwd=workspace / step.get("working-directory", "."),
+                                      env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT)
+                code, stdout, stderr = done.returncode, done.stdout, done.stderr
+            except subprocess.TimeoutExpired as expired:
+                code, stdout, stderr = 124, str(expired.stdout or ""), f"step timed out after {STEP_TIMEOUT}s"
+            logs.append(StepLog(name, code, stdout, stderr))
+            if "id" in step:
+                contexts.steps[step["id"]] = read_outputs(files["GITHUB_OUTPUT"])
+            extra_env.update(read_outputs(files["GITHUB_ENV"]))
+            for line in files["GITHUB_PATH"].read_text().splitlines():
+                base_env["PATH"] = f"{line}:{base_env['PATH']}"
+            summary_parts.append(files["GITHUB_STEP_SUMMARY"].read_text())
+            contexts.job_failed |= code != 0
+
+        published = None
+        if not contexts.job_failed and artifact is not None:
+            # the deploy job: needs `run`, one step, actions/deploy-pages
+            deploy = self.workflow["jobs"]["deploy"]
+            assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+            published = self.published / f"run-{number}"
+            shutil.copytree(artifact, published)
+        return RunResult(number, not contexts.job_failed, logs, "".join(summary_parts), contexts.steps, published)
+
+    def _stand_in(self, action: str, inputs: dict[str, str], workspace: Path, home: Path) -> tuple[int, str]:
+        if action == "actions/checkout":
+            assert inputs.get("persist-credentials") == "False", "checkout must not persist the token"
+            workspace.parent.mkdir(parents=True, exist_ok=True)
+            git("clone", "--quiet", "--depth", "1", "--branch", "main", f"file://{self.origin}", str(workspace),
+                cwd=home)
+            return 0, f"cloned {self.origin} into {workspace}"
+        if action == "actions/setup-python":
+            assert (self.python_bin / "python").exists()
+            return 0, f"python {inputs.get('python-version')} -> {self.python_bin / 'python'}"
+        if action == "actions/upload-pages-artifact":
+            source = workspace / inputs.get("path", "_site")
+            if not (source / "index.html").exists():
+                return 1, f"{source}: no index.html to upload"
+            shutil.copytree(source, home / "artifacts" / "github-pages")
+            return 0, f"uploaded {source}"
+        raise AssertionError(f"the rehearsal has no stand-in for {action}: add one")
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def python_bin(tmp_path_factory) -> Path:
+    """A throwaway venv that sees the test venv's packages; `pip install .` lands in it only."""
+    venv = tmp_path_factory.mktemp("python") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    (Path(purelib) / "_rehearsal_test_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # `pip install .` builds the wheel without build isolation (PIP_NO_BUILD_ISOLATION in the run
+    # environment) so that four runs do not each set up a build environment; the build backend
+    # it needs (setuptools with bdist_wheel) is installed here once, from PyPI or pip's cache.
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "setuptools>=70.1"], check=True, timeout=300, capture_output=True)
+    return venv / "bin"
+
+
+MONITORS = """\
+site:
+  title: Rehearsal Status
+  repository: {repository}
+settings:
+  concurrency: 2
+defaults:
+  timeout: 2s
+  retries: 0
+  failure_threshold: 1
+  success_threshold: 1
+monitors:
+  - id: api
+    name: API
+    url: {url}
+    expect:
+      status: [200]
+"""
+
+
+def branch_commits(origin: Path, branch: str) -> list[str]:
+    out = git("rev-list", f"refs/heads/{branch}", cwd=origin, check=False)
+    return out.split() if out else []
+
+
+# --------------------------------------------------------------------------- the rehearsal
+
+
+def test_status_workflow_rehearsal(tmp_path, python_bin):
+    from tests.support.github_emulator import GitHubEmulator
+    from tests.support.switch import switchable_service
+
+    date_bin = shutil.which("date")
+    assert date_bin
+    with switchable_service() as service, GitHubEmulator() as emulator:
+        rehearsal = Rehearsal(tmp_path, python_bin=python_bin, emulator=emulator, date_bin=date_bin)
+        rehearsal.make_origin(MONITORS.format(repository=emulator.full_name, url=service.url))
+        main_sha = git("rev-parse", "refs/heads/main", cwd=rehearsal.origin)
+        started = utcnow()
+        day = started.strftime("%Y-%m-%d")
+        plan = [("up", f"{day}T12:03:00Z"), ("error", f"{day}T12:08:00Z"), ("error", f"{day}T12:13:00Z"),
+                ("up", f"{day}T00:08:00Z")]  # the last run falls in the keep-alive hour
+        results = []
+        history_heads = []
+        for number, (mode, now) in enumerate(plan, start=1):
+            service.mode = mode
+            result = rehearsal.run(number, now=now)
+            results.append(result)
+            assert result.succeeded, f"run {number} failed:\n{result.describe()}"
+            assert result.outputs["run"]["exit-code"] == "0", result.describe()
+
+            # the history branch: pushed, and always exactly one commit
+            commits = branch_commits(rehearsal.origin, "status-data")
+            assert len(commits) == 1, f"run {number}: status-data has {len(commits)} commits"
+            history_heads.append(commits[0])
+            assert git("ls-tree", "-r", "--name-only", commits[0], cwd=rehearsal.origin), "empty history commit"
+            # main is untouched by the run
+            assert git("rev-parse", "refs/heads/main", cwd=rehearsal.origin) == main_sha
+
+            # the site was built, uploaded and published
+            assert result.published is not None and (result.published / "index.html").exists()
+            assert "History: `status-data` is now" in result.summary
+            assert "API (`api`)" in result.summary  # statusgen's own table of this run's checks
+
+            issues = [i for i in emulator.issues.values() if "incident" in [n.lower() for n in i.labels]]
+            if number == 1:
+                assert issues == [], "an up service must not open an incident"
+            elif number in (2, 3):
+                assert len(issues) == 1, f"run {number}: expected one incident issue, found {len(issues)}"
+                assert issues[0].state == "open"
+                assert {"incident", "down"} <= {n.lower() for n in issues[0].labels}
+                assert ("opened incident" in result.summary) == (number == 2), result.summary
+            else:
+                assert len(issues) == 1
+                assert issues[0].state == "closed"
+                assert "resolved" in {n.lower() for n in issues[0].labels}
+                assert "resolved incident" in result.summary, result.summary
+
+        assert len(set(history_heads)) == len(history_heads), "each run replaces the history commit"
+        assert service.hits >= len(plan)
+
+        # the history inside the single commit kept every run's check
+        final = tmp_path / "final-history"
+        git("worktree", "add", "--quiet", "--detach", str(final), "refs/heads/status-data", cwd=rehearsal.origin)
+        from generator.history import History
+
+        statuses = [c.status.value for c in History(final).checks("api", started - timedelta(hours=1))]
+        assert statuses == ["up", "down", "down", "up"], statuses
+
+        # the keep-alive call was made once, in the run at 00:08 UTC, for this workflow file
+        enables = emulator.requests("PUT", r"/actions/workflows/")
+        assert [r.path for r in enables] == [f"/repos/{emulator.full_name}/actions/workflows/status.yml/enable"]
+
+        # the token never reached a file: no persisted credentials, no extraheader in any config
+        for number in range(1, len(plan) + 1):
+            config = (tmp_path / f"run-{number}" / "work" / emulator.repo / ".git" / "config").read_text()
+            assert emulator.token not in config and "extraheader" not in config
+        assert emulator.token not in (rehearsal.origin / "config").read_text()
