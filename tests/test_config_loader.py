@@ -314,3 +314,19 @@ def test_empty_sections_read_as_absent(tmp_path):
     """))
     assert config.site.title == "Status" and config.settings.concurrency == 32
     assert config.monitors[0].timeout == 10.0
+
+
+def test_json_equals_keeps_yaml_types_but_dates_stay_text(tmp_path):
+    config = load_config(write(tmp_path, """
+        monitors:
+          - id: a
+            url: http://127.0.0.1/
+            expect:
+              json:
+                - {path: version, equals: 2}
+                - {path: ok, equals: true}
+                - {path: day, equals: 2026-11-24}
+                - {path: tags, equals: [a, {b: 1}]}
+    """))
+    values = [assertion.equals for assertion in config.monitors[0].spec.expect.json]
+    assert values == [2, True, "2026-11-24", ["a", {"b": 1}]]

@@ -82,6 +82,7 @@ SEVERITIES = ("critical", "warning")
 EVENTS = tuple(kind.value for kind in TransitionKind)
 MAX_ID = 64
 NULL_TAG = "tag:yaml.org,2002:null"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 def build_config(reader: Reader, root: Node, path: str) -> Optional[Config]:
@@ -363,9 +364,12 @@ def _json_assertions(reader: Reader, entry: Entry) -> Optional[tuple[JsonAsserti
         json_path = reader.checked_text(target, v.json_path, secret_ok=False) if target else None
         fields: dict[str, Any] = {}
         if "equals" in entries:
-            ok, value = reader.plain(entries["equals"].node, entries["equals"].path)
+            equals_node = entries["equals"].node
+            ok, value = reader.plain(equals_node, entries["equals"].path)
             if not ok:
                 failed = True
+            elif isinstance(equals_node, ScalarNode) and equals_node.tag == TIMESTAMP_TAG:
+                value = equals_node.value  # JSON has no dates: compare with the text as written
             fields.update(equals=value, has_equals=True)
         if "exists" in entries:
             exists = reader.boolean(entries["exists"].node, entries["exists"].path)
