@@ -45,9 +45,10 @@ class Fault:
     kind: ``status`` (answer ``status`` with an error body), ``rate_limit`` (403 with
     ``X-RateLimit-Remaining: 0`` and a reset ``reset_in`` seconds ahead), ``retry_after``
     (``status`` 403 or 429 with ``Retry-After: retry_after``), ``reset`` (close the
-    connection with a TCP RST, no answer), ``slow`` (do the work, then wait ``delay``
-    seconds before answering: a client with a shorter timeout gives up although the
-    change happened).
+    connection with a TCP RST, no answer), ``reset_after`` (do the work, then reset the
+    connection: the answer is lost although the change happened), ``slow`` (do the
+    work, then wait ``delay`` seconds before answering: a client with a shorter
+    timeout gives up although the change happened).
     method/path: only requests matching these (path is a regex searched in the path).
     """
 
@@ -699,10 +700,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "reset":
             record.fault = "reset"
             emu._record(record)
-            # SO_LINGER 0: close() sends a RST, the client sees "connection reset by peer".
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
+            self._reset()
             return
         with emu.lock:
             rate, exhausted = emu._rate_headers(login)
@@ -725,12 +723,21 @@ class _Handler(BaseHTTPRequestHandler):
                 if status >= 400:
                     body.setdefault("status", str(status))
         record.status, record.body, record.headers = status, body, headers
-        if fault is not None and fault.kind == "slow":
-            record.fault = "slow"
+        if fault is not None and fault.kind in ("slow", "reset_after"):
+            record.fault = fault.kind
         emu._record(record)
+        if fault is not None and fault.kind == "reset_after":
+            self._reset()  # the work is done; the answer is lost
+            return
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)  # the work is done; the answer comes too late
         self._send(status, body, headers)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0: close() sends a RST, the client sees "connection reset by peer".
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
 
     def _fault_response(self, fault: Fault, rate: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         if fault.kind == "rate_limit":
