@@ -295,7 +295,8 @@ class GitHubTracker(Tracker):
 
     @staticmethod
     def _title(monitor: Monitor, impact: Impact) -> str:
-        return f"🛑 {monitor.name} is down" if impact is Impact.DOWN else f"⚠️ {monitor.name} is degraded"
+        title = f"🛑 {monitor.name} is down" if impact is Impact.DOWN else f"⚠️ {monitor.name} is degraded"
+        return secrets.mask(title)
 
     def _monitor_url(self, monitor_id: str) -> Optional[str]:
         if not self.site_url:
