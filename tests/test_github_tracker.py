@@ -203,9 +203,13 @@ def test_reopen_after_a_flap_reuses_the_issue(run, github):
                       started=T0 + timedelta(minutes=8))
     result, cost = run.cost(lambda: tracker.open(monitor(), back))
     assert result == key and cost == 2
+    assert {"degraded", "warning"} <= github.issue_labels(int(key)) and github.issues[int(key)].title.startswith("⚠️")
+    github.issues[int(key)].title = "API flapping (we are on it)"  # a person rewords the title
+    run.next().change_impact(key, monitor(), transition(TransitionKind.ESCALATED, Impact.DOWN, T0 + timedelta(minutes=9), key=key))
+    assert github.issues[int(key)].title == "API flapping (we are on it)"
+    assert {"down", "critical"} <= github.issue_labels(int(key))
     issue = github.issues[int(key)]
     assert issue.state == "open" and "resolved" not in github.issue_labels(int(key))
-    assert {"degraded", "warning"} <= github.issue_labels(int(key))
     assert len(github.issues) == 2
 
 

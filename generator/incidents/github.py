@@ -217,9 +217,15 @@ class GitHubTracker(Tracker):
             return  # manual incidents are the people's to edit
         names = L.with_impact(issue["labels"], transition.impact)
         self._ensure_labels(names)
-        if set(names) != set(issue["labels"]) or issue["title"] != self._title(monitor, transition.impact):
-            updated = self._call("PATCH", f"{self._repo_path}/issues/{issue['number']}",
-                                 body={"labels": names, "title": self._title(monitor, transition.impact)})
+        change: dict[str, Any] = {}
+        if set(names) != set(issue["labels"]):
+            change["labels"] = names
+        # The title follows the impact unless a person reworded it.
+        if issue["title"] in {self._title(monitor, impact) for impact in Impact} \
+                and issue["title"] != self._title(monitor, transition.impact):
+            change["title"] = self._title(monitor, transition.impact)
+        if change:
+            updated = self._call("PATCH", f"{self._repo_path}/issues/{issue['number']}", body=change)
             self._merge_issue(updated)
             self._save()
         verb = "Escalated" if transition.kind is TransitionKind.ESCALATED else "Changed"
@@ -236,14 +242,14 @@ class GitHubTracker(Tracker):
             raise TrackerError(f"GitHub issue {self.repo}#{key} not found: cannot resolve it")
         if not self._automated(issue):
             return  # manual incidents are never closed by the tool
+        if issue["state"] == "closed" and L.RESOLVED in issue["labels"]:
+            return  # resolved already (a re-run): nothing to add
         marker = marker_of(issue.get("body")) or {}
         started = transition.started or _parse(marker.get("started")) or _parse(issue.get("created_at")) or transition.time
         downtime = format_duration(duration_between(started, transition.time).total_seconds())
         text = (f"**Resolved**: {monitor.name} is back up at {_human(transition.time)} UTC "
                 f"after **{downtime}** of downtime.")
         self._post_event(str(issue["number"]), "resolved", transition.time, text)
-        if issue["state"] == "closed" and L.RESOLVED in issue["labels"]:
-            return
         names = [*issue["labels"], *([L.RESOLVED] if L.RESOLVED not in issue["labels"] else [])]
         self._ensure_labels(names)
         closed = self._call("PATCH", f"{self._repo_path}/issues/{issue['number']}",
@@ -296,6 +302,7 @@ class GitHubTracker(Tracker):
     @staticmethod
     def _title(monitor: Monitor, impact: Impact) -> str:
         title = f"🛑 {monitor.name} is down" if impact is Impact.DOWN else f"⚠️ {monitor.name} is degraded"
+        # masked in case a secret reached a monitor's name
         return secrets.mask(title)
 
     def _monitor_url(self, monitor_id: str) -> Optional[str]:
@@ -350,8 +357,10 @@ class GitHubTracker(Tracker):
     def _reopen(self, issue: dict[str, Any], monitor: Monitor, transition: Transition) -> str:
         names = L.with_impact([n for n in issue["labels"] if n != L.RESOLVED], transition.impact)
         self._ensure_labels(names)
-        updated = self._call("PATCH", f"{self._repo_path}/issues/{issue['number']}",
-                             body={"state": "open", "labels": names, "title": self._title(monitor, transition.impact)})
+        change: dict[str, Any] = {"state": "open", "labels": names}
+        if issue["title"] in {self._title(monitor, impact) for impact in Impact}:  # not reworded by a person
+            change["title"] = self._title(monitor, transition.impact)
+        updated = self._call("PATCH", f"{self._repo_path}/issues/{issue['number']}", body=change)
         self._merge_issue(updated)
         self._save()
         text = (f"**Reopened**: {monitor.name} is **{transition.impact.value}** again soon after recovering.\n\n"
