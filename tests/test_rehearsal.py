@@ -41,7 +41,7 @@ import yaml
 from generator.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW = ROOT / ".github" / "workflows" / "status.yml"
+WORKFLOWS = ROOT / ".github" / "workflows"
 STEP_TIMEOUT = 240  # seconds; a hung step fails the rehearsal instead of hanging it
 
 
@@ -87,7 +87,7 @@ class Contexts:
         expression = expression.strip()
         if expression == "github.token":
             return self.token
-        match = re.fullmatch(r"github\.([a-z_]+)", expression)
+        match = re.fullmatch(r"github\.([a-z_.]+)", expression)
         if match and match.group(1) in self.github:
             return self.github[match.group(1)]
         match = re.fullmatch(r"env\.([A-Za-z_][A-Za-z0-9_]*)", expression)
@@ -179,8 +179,11 @@ class Rehearsal:
         self.origin = base / "origin.git"
         self.shims = base / "shims"
         self.published = base / "published"
-        self.workflow = yaml.safe_load(WORKFLOW.read_text())
-        self.workflow["on"] = self.workflow.pop(True, self.workflow.get("on"))
+        self.workflows = {}
+        for path in WORKFLOWS.glob("*.yml"):
+            workflow = yaml.safe_load(path.read_text())
+            workflow["on"] = workflow.pop(True, workflow.get("on"))
+            self.workflows[path.name] = workflow
         self.shims.mkdir()
         # The runner's clock, for `date` in the scripts: REHEARSAL_NOW sets it (the keep-alive looks at the hour).
         shim = self.shims / "date"
@@ -191,7 +194,8 @@ class Rehearsal:
     def make_origin(self, monitors_yaml: str) -> None:
         setup = self.base / "setup"
         git("clone", "--quiet", "--no-hardlinks", str(ROOT), str(setup), cwd=self.base)
-        shutil.copyfile(WORKFLOW, setup / ".github" / "workflows" / "status.yml")  # the one under test
+        for path in WORKFLOWS.glob("*.yml"):  # the ones under test, as in this working tree
+            shutil.copyfile(path, setup / ".github" / "workflows" / path.name)
         (setup / "monitors.yaml").write_text(monitors_yaml)
         git("add", "--all", ".", cwd=setup)
         git("commit", "--quiet", "--allow-empty", "-m", "rehearsal: monitors.yaml on loopback", cwd=setup)
@@ -199,15 +203,28 @@ class Rehearsal:
         git("push", "--quiet", str(self.origin), "HEAD:refs/heads/main", cwd=setup)
         git("symbolic-ref", "HEAD", "refs/heads/main", cwd=self.origin)
 
-    def run(self, number: int, *, now: str) -> RunResult:
+    def push_branch(self, branch: str, files: dict[str, str]) -> None:
+        """A pull request's branch: main plus ``files``, pushed to origin."""
+        work = self.base / f"branch-{branch}"
+        git("clone", "--quiet", f"file://{self.origin}", str(work), cwd=self.base)
+        git("checkout", "--quiet", "-b", branch, cwd=work)
+        for name, text in files.items():
+            (work / name).write_text(text)
+        git("commit", "--quiet", "--all", "-m", f"change {', '.join(files)}", cwd=work)
+        git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=work)
+
+    def run(self, number: int, *, now: str, workflow_file: str = "status.yml", job_id: str = "run",
+            event: str = "schedule", branch: str = "main", extra_github: Optional[dict[str, str]] = None) -> RunResult:
+        self.workflow = workflow = self.workflows[workflow_file]
+        self.branch = branch
         home = self.base / f"run-{number}"
         workspace = home / "work" / self.emulator.repo
         temp = home / "temp"
         temp.mkdir(parents=True)
-        sha = git("rev-parse", "refs/heads/main", cwd=self.origin)
+        sha = git("rev-parse", f"refs/heads/{branch}", cwd=self.origin)
         github = {
-            "event_name": "schedule", "repository": self.emulator.full_name, "ref": "refs/heads/main",
-            "sha": sha, "run_id": str(9000 + number), "workflow": self.workflow["name"],
+            "event_name": event, "repository": self.emulator.full_name, "ref": f"refs/heads/{branch}",
+            "sha": sha, "run_id": str(9000 + number), "workflow": workflow["name"], **(extra_github or {}),
         }
         base_env = {
             "PATH": f"{self.python_bin}:{self.shims}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -221,17 +238,17 @@ class Rehearsal:
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_API_URL": self.emulator.url,
             "GITHUB_GRAPHQL_URL": self.emulator.url + "/graphql",
-            "GITHUB_EVENT_NAME": "schedule",
-            "GITHUB_REF": "refs/heads/main",
-            "GITHUB_REF_NAME": "main",
+            "GITHUB_EVENT_NAME": event,
+            "GITHUB_REF": f"refs/heads/{branch}",
+            "GITHUB_REF_NAME": branch,
             "GITHUB_REF_TYPE": "branch",
             "GITHUB_SHA": sha,
             "GITHUB_RUN_ID": github["run_id"],
             "GITHUB_RUN_NUMBER": str(number),
             "GITHUB_RUN_ATTEMPT": "1",
-            "GITHUB_WORKFLOW": self.workflow["name"],
-            "GITHUB_WORKFLOW_REF": f"{self.emulator.full_name}/.github/workflows/status.yml@refs/heads/main",
-            "GITHUB_JOB": "run",
+            "GITHUB_WORKFLOW": workflow["name"],
+            "GITHUB_WORKFLOW_REF": f"{self.emulator.full_name}/.github/workflows/{workflow_file}@refs/heads/{branch}",
+            "GITHUB_JOB": job_id,
             "GITHUB_ACTOR": self.emulator.owner,
             "GITHUB_EVENT_PATH": str(temp / "event.json"),
             "RUNNER_OS": "Linux",
@@ -240,10 +257,10 @@ class Rehearsal:
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_BUILD_ISOLATION": "false",  # pip's spelling of --no-build-isolation (see python_bin)
         }
-        (temp / "event.json").write_text('{"schedule": "3-59/5 * * * *"}')
+        (temp / "event.json").write_text("{}")
         contexts = Contexts(github=github, token=self.emulator.token)
-        contexts.env = {k: contexts.substitute(v) for k, v in self.workflow.get("env", {}).items()}
-        job = self.workflow["jobs"]["run"]
+        contexts.env = {k: contexts.substitute(v) for k, v in workflow.get("env", {}).items()}
+        job = workflow["jobs"][job_id]
         logs: list[StepLog] = []
         summary_parts: list[str] = []
         artifact: Optional[Path] = None
@@ -291,9 +308,9 @@ class Rehearsal:
             contexts.job_failed |= code != 0
 
         published = None
-        if not contexts.job_failed and artifact is not None:
+        if workflow_file == "status.yml" and not contexts.job_failed and artifact is not None:
             # the deploy job: needs `run`, one step, actions/deploy-pages
-            deploy = self.workflow["jobs"]["deploy"]
+            deploy = workflow["jobs"]["deploy"]
             assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
             published = self.published / f"run-{number}"
             shutil.copytree(artifact, published)
@@ -303,7 +320,7 @@ class Rehearsal:
         if action == "actions/checkout":
             assert inputs.get("persist-credentials") == "False", "checkout must not persist the token"
             workspace.parent.mkdir(parents=True, exist_ok=True)
-            git("clone", "--quiet", "--depth", "1", "--branch", "main", f"file://{self.origin}", str(workspace),
+            git("clone", "--quiet", "--depth", "1", "--branch", self.branch, f"file://{self.origin}", str(workspace),
                 cwd=home)
             return 0, f"cloned {self.origin} into {workspace}"
         if action == "actions/setup-python":
@@ -315,6 +332,12 @@ class Rehearsal:
                 return 1, f"{source}: no index.html to upload"
             shutil.copytree(source, home / "artifacts" / "github-pages")
             return 0, f"uploaded {source}"
+        if action == "actions/upload-artifact":
+            source = workspace / inputs["path"]
+            if not source.exists():
+                return (1 if inputs.get("if-no-files-found") == "error" else 0), f"{source}: nothing to upload"
+            shutil.copytree(source, home / "artifacts" / inputs["name"])
+            return 0, f"uploaded {source} as {inputs['name']}"
         raise AssertionError(f"the rehearsal has no stand-in for {action}: add one")
 
 
@@ -435,3 +458,27 @@ def test_status_workflow_rehearsal(tmp_path, python_bin):
             config = (tmp_path / f"run-{number}" / "work" / emulator.repo / ".git" / "config").read_text()
             assert emulator.token not in config and "extraheader" not in config
         assert emulator.token not in (rehearsal.origin / "config").read_text()
+
+        # validate.yml on two pull requests: a broken monitors.yaml is annotated and stops the job;
+        # a good one gets a preview built from the current history, uploaded as an artifact.
+        good = MONITORS.format(repository=emulator.full_name, url=service.url).replace("Rehearsal Status", "Preview Status")
+        bad = good.replace("    url: ", "    ur1: ")
+        rehearsal.push_branch("broken", {"monitors.yaml": bad})
+        rehearsal.push_branch("preview", {"monitors.yaml": good})
+        pr = {"event.pull_request.number": "7"}
+        broken = rehearsal.run(5, now=plan[0][1], workflow_file="validate.yml", job_id="validate",
+                               event="pull_request", branch="broken", extra_github=pr)
+        assert not broken.succeeded
+        check_log = next(log for log in broken.logs if log.name == "Validate monitors.yaml")
+        assert check_log.code == 2, broken.describe()
+        assert re.search(r"^::error file=monitors\.yaml,line=\d+", check_log.stdout, re.M), broken.describe()
+        assert [log.code for log in broken.logs[-3:]] == [None, None, None]  # nothing after the failed check
+
+        preview = rehearsal.run(6, now=plan[0][1], workflow_file="validate.yml", job_id="validate",
+                                event="pull_request", branch="preview", extra_github=pr)
+        assert preview.succeeded, preview.describe()
+        fetch_log = next(log for log in preview.logs if log.name.startswith("Fetch the current history"))
+        assert f"Preview built from the history at {history_heads[-1][:7]}" in fetch_log.stdout, preview.describe()
+        artifact = tmp_path / "run-6" / "artifacts" / "site-preview-pr-7"
+        assert "Preview Status" in (artifact / "index.html").read_text()
+        assert branch_commits(rehearsal.origin, "status-data") == [history_heads[-1]]  # read-only
