@@ -344,13 +344,19 @@ def test_giving_up_names_the_request_and_response(run, github):
     assert re.search(rf"POST {re.escape(github.url)}/repos/acme/status/issues failed: 503 Service unavailable", message)
     assert "4 attempt" in message and github.token not in message
     github.faults.clear()
+    # the rest of this run fails fast instead of waiting on GitHub again
+    _, cost = run.cost(lambda: pytest.raises(TrackerError, tracker.comment, "1", TimelineEntry(T0, "update", "x")))
+    assert cost == 0
+    tracker = run.next()
     github.inject(Fault("retry_after", status=429, retry_after=600, method="POST"))
     with pytest.raises(TrackerError, match="beyond the retry budget"):
         tracker.open(monitor(), opened())
     github.faults.clear()
+    tracker = run.next()
     with pytest.raises(TrackerError, match="404"):
         tracker.comment("99", TimelineEntry(T0, "update", "x"))
-    assert len(github.issues) == 1
+    assert tracker.open(monitor(), opened()) == "2"  # a 404 is no outage: the run goes on
+    assert len(github.issues) == 2
 
 
 def test_a_lost_answer_never_duplicates_an_issue_or_a_comment(run, github):

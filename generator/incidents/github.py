@@ -169,6 +169,7 @@ class GitHubTracker(Tracker):
         )
         self._requester = self._gh.requester
         self._requests = 0
+        self._unavailable: Optional[str] = None  # set once GitHub stays unavailable: later calls fail fast
         self._synced = False
         self._data: Optional[dict[str, Any]] = None
         self.problems: list[str] = []  # e.g. unreadable maintenance issues
@@ -718,6 +719,10 @@ class GitHubTracker(Tracker):
         what = f"{method} {url if url.startswith('http') else self.base_url + url}"
         if params:
             what += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        if self._unavailable is not None:
+            # GitHub already stayed down (or rate-limited us) in this run: fail fast, the next run catches up.
+            raise TrackerError(f"GitHub request {what} skipped: GitHub was unavailable earlier in this run "
+                               f"({self._unavailable})")
         slept = 0.0
         attempt = 0
         while True:
@@ -744,6 +749,8 @@ class GitHubTracker(Tracker):
                     why = f" (the next try would be in {wait:.0f}s, beyond the retry budget of {self.retry.budget:.0f}s)"
                 error = TrackerError(secrets.mask(f"GitHub request {what} failed: {detail}{why}"))
                 error.status = status  # type: ignore[attr-defined]
+                if wait is not None:  # retryable, yet it kept failing: unavailable for this run
+                    self._unavailable = secrets.mask(f"{method} {url.split('?')[0]}: {detail}")
                 raise error
             log.info("GitHub %s: %s; retrying in %.1fs", what, detail, wait)
             self._sleep(wait)
