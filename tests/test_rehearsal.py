@@ -81,6 +81,7 @@ class Contexts:
     token: str
     env: dict[str, str] = field(default_factory=dict)
     steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    matrix: dict[str, str] = field(default_factory=dict)
     job_failed: bool = False
 
     def value(self, expression: str) -> str:
@@ -96,6 +97,9 @@ class Contexts:
         match = re.fullmatch(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)", expression)
         if match:
             return self.steps.get(match.group(1), {}).get(match.group(2), "")
+        match = re.fullmatch(r"matrix\.([A-Za-z0-9_-]+)", expression)
+        if match and match.group(1) in self.matrix:
+            return self.matrix[match.group(1)]
         match = re.fullmatch(r"secrets\.[A-Za-z0-9_]+", expression)
         if match:
             return ""  # no repository secrets in the rehearsal
@@ -214,10 +218,13 @@ class Rehearsal:
         git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=work)
 
     def run(self, number: int, *, now: str, workflow_file: str = "status.yml", job_id: str = "run",
-            event: str = "schedule", branch: str = "main", extra_github: Optional[dict[str, str]] = None) -> RunResult:
+            event: str = "schedule", branch: str = "main", extra_github: Optional[dict[str, str]] = None,
+            matrix: Optional[dict[str, str]] = None, downloads: Optional[list[Path]] = None) -> RunResult:
+        """One job of one workflow run on a fresh runner; ``downloads``: artifact folders of earlier jobs."""
         self.workflow = workflow = self.workflows[workflow_file]
         self.branch = branch
-        home = self.base / f"run-{number}"
+        self.downloads = downloads or []
+        home = self.base / (f"run-{number}" + "".join(f"-{v}" for v in (matrix or {}).values()))
         workspace = home / "work" / self.emulator.repo
         temp = home / "temp"
         temp.mkdir(parents=True)
@@ -258,7 +265,7 @@ class Rehearsal:
             "PIP_NO_BUILD_ISOLATION": "false",  # pip's spelling of --no-build-isolation (see python_bin)
         }
         (temp / "event.json").write_text("{}")
-        contexts = Contexts(github=github, token=self.emulator.token)
+        contexts = Contexts(github=github, token=self.emulator.token, matrix={k: str(v) for k, v in (matrix or {}).items()})
         contexts.env = {k: contexts.substitute(v) for k, v in workflow.get("env", {}).items()}
         job = workflow["jobs"][job_id]
         logs: list[StepLog] = []
@@ -308,9 +315,10 @@ class Rehearsal:
             contexts.job_failed |= code != 0
 
         published = None
-        if workflow_file == "status.yml" and not contexts.job_failed and artifact is not None:
-            # the deploy job: needs `run`, one step, actions/deploy-pages
+        if "deploy" in workflow["jobs"] and not contexts.job_failed and artifact is not None:
+            # the deploy job: needs this one, one step, actions/deploy-pages
             deploy = workflow["jobs"]["deploy"]
+            assert deploy["needs"] == job_id
             assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
             published = self.published / f"run-{number}"
             shutil.copytree(artifact, published)
@@ -332,11 +340,25 @@ class Rehearsal:
                 return 1, f"{source}: no index.html to upload"
             shutil.copytree(source, home / "artifacts" / "github-pages")
             return 0, f"uploaded {source}"
+        if action == "actions/download-artifact":
+            import fnmatch
+
+            target = workspace / inputs.get("path", ".")
+            target.mkdir(parents=True, exist_ok=True)
+            assert inputs.get("merge-multiple") == "True"
+            found = [d for d in self.downloads if fnmatch.fnmatch(d.name, inputs.get("pattern", "*"))]
+            for folder in found:
+                shutil.copytree(folder, target, dirs_exist_ok=True)
+            return 0, f"downloaded {[d.name for d in found]} into {target}"
         if action == "actions/upload-artifact":
             source = workspace / inputs["path"]
             if not source.exists():
                 return (1 if inputs.get("if-no-files-found") == "error" else 0), f"{source}: nothing to upload"
-            shutil.copytree(source, home / "artifacts" / inputs["name"])
+            if source.is_dir():
+                shutil.copytree(source, home / "artifacts" / inputs["name"])
+            else:
+                (home / "artifacts" / inputs["name"]).mkdir(parents=True)
+                shutil.copy2(source, home / "artifacts" / inputs["name"] / source.name)
             return 0, f"uploaded {source} as {inputs['name']}"
         raise AssertionError(f"the rehearsal has no stand-in for {action}: add one")
 
@@ -482,3 +504,25 @@ def test_status_workflow_rehearsal(tmp_path, python_bin):
         artifact = tmp_path / "run-6" / "artifacts" / "site-preview-pr-7"
         assert "Preview Status" in (artifact / "index.html").read_text()
         assert branch_commits(rehearsal.origin, "status-data") == [history_heads[-1]]  # read-only
+
+        # status-sharded.yml, one run: a probe job per matrix shard, then the record job merges them
+        sharded = rehearsal.workflows["status-sharded.yml"]
+        shards = sharded["jobs"]["probe"]["strategy"]["matrix"]["shard"]
+        uploads = []
+        for shard in shards:
+            probe = rehearsal.run(7, now=plan[0][1], workflow_file="status-sharded.yml", job_id="probe",
+                                  event="workflow_dispatch", matrix={"shard": shard})
+            assert probe.succeeded, probe.describe()
+            uploads.append(tmp_path / f"run-7-{shard}" / "artifacts" / f"partial-{shard}")
+        assert all((folder / f"{folder.name}.json").exists() for folder in uploads)
+        record = rehearsal.run(8, now=plan[0][1], workflow_file="status-sharded.yml", job_id="record",
+                               event="workflow_dispatch", downloads=uploads)
+        assert record.succeeded, record.describe()
+        assert record.published is not None and (record.published / "index.html").exists()
+        commits = branch_commits(rehearsal.origin, "status-data")
+        assert len(commits) == 1 and commits[0] != history_heads[-1]
+        shutil.rmtree(final)
+        git("worktree", "prune", cwd=rehearsal.origin)
+        git("worktree", "add", "--quiet", "--detach", str(final), "refs/heads/status-data", cwd=rehearsal.origin)
+        statuses = [c.status.value for c in History(final).checks("api", started - timedelta(hours=1))]
+        assert statuses == ["up", "down", "down", "up", "up"], statuses
