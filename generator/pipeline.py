@@ -152,15 +152,15 @@ def github_tuning(env: dict, retry_policy) -> dict:
             "seconds_between_requests": min(0.25, pace) or None}
 
 
-def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maintenance]]:
+def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maintenance], list[str]]:
     """With GitHub as the tracker, hand-written files in incidents/ still count."""
     from generator.incidents.files import FilesTracker
 
     if isinstance(tracker, FilesTracker) or not options.incidents_dir.is_dir():
-        return [], []
+        return [], [], []
     files = FilesTracker(options.incidents_dir)
     manual = [i for i in files.incidents() if not i.automated]
-    return manual, files.maintenance()
+    return manual, files.maintenance(), list(files.problems)
 
 
 def file_problems(*trackers) -> list[str]:
@@ -286,7 +286,7 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         windows = list(tracker.maintenance())
     except TrackerError as error:
         report.tracker_errors.append(str(error))
-    extra_incidents, extra_windows = local_notices(options, tracker)
+    extra_incidents, extra_windows, extra_problems = local_notices(options, tracker)
     windows += extra_windows
 
     if options.checks_file:
@@ -326,8 +326,10 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         except TrackerError as error:
             report.tracker_errors.append(str(error))
 
-    for problem in file_problems(tracker):
+    for problem in file_problems(tracker) + [p for p in extra_problems if p not in file_problems(tracker)]:
         out.error(f"warning: {problem}")
+    if tracker.request_count():
+        out.line(f"{tracker.name}: {tracker.request_count()} requests this run")
     _print_summary(report, out)
     out.flush_summary()
     if report.tracker_errors:
@@ -549,7 +551,8 @@ def build(options: Options) -> int:
         return EXIT_BAD_INPUT
     history = open_history(config, options)
     tracker = choose_tracker(config, options, history)
-    extra_incidents, extra_windows = local_notices(options, tracker)
+    extra_incidents, extra_windows, extra_problems = local_notices(options, tracker)
+    code = EXIT_OK
     try:
         try:
             windows = list(tracker.maintenance()) + extra_windows
@@ -558,8 +561,10 @@ def build(options: Options) -> int:
         _build(config, options, history, tracker, extra_incidents, windows, out)
     except TrackerError as error:
         out.error(f"tracker: {error}")
-        return EXIT_TRACKER
-    return EXIT_OK
+        code = EXIT_TRACKER
+    for problem in file_problems(tracker) + [p for p in extra_problems if p not in file_problems(tracker)]:
+        out.error(f"warning: {problem}")
+    return code
 
 
 def _print_summary(report: RunReport, out: _Out) -> None:

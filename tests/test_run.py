@@ -221,3 +221,16 @@ def test_github_unavailable_exits_3_keeps_checks_and_reconciles(tmp_path: Path, 
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(github.issues) == 1  # reconciled: exactly one incident
     assert "incident" in github.issue_labels(next(iter(github.issues)))
+
+
+def test_malformed_incident_file_is_reported_and_skipped(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url)
+    (tmp_path / "incidents").mkdir()
+    broken = tmp_path / "incidents" / "2026-11-20-broken.md"
+    broken.write_text("---\ntitle: Broken\nstarted: last tuesday\n---\nbody\n")
+    result = statusgen("run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2026-11-20-broken.md" in result.stderr and "started" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert broken.read_text().startswith("---\ntitle: Broken")  # never rewritten
+    assert (tmp_path / "_site" / "index.html").is_file()
