@@ -152,25 +152,17 @@ def github_tuning(env: dict, retry_policy) -> dict:
             "seconds_between_requests": min(0.25, pace) or None}
 
 
-def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maintenance], list[str]]:
-    """With GitHub as the tracker, hand-written files in incidents/ still count."""
+def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maintenance]]:
+    """With GitHub as the tracker, hand-written files in incidents/ still count.
+
+    Malformed files are logged (a warning naming file and field) and skipped by the backend."""
     from generator.incidents.files import FilesTracker
 
     if isinstance(tracker, FilesTracker) or not options.incidents_dir.is_dir():
-        return [], [], []
+        return [], []
     files = FilesTracker(options.incidents_dir)
     manual = [i for i in files.incidents() if not i.automated]
-    return manual, files.maintenance(), list(files.problems)
-
-
-def file_problems(*trackers) -> list[str]:
-    """Malformed incident/maintenance files: reported, skipped, never fatal."""
-    problems: list[str] = []
-    for tracker in trackers:
-        for problem in getattr(tracker, "problems", []) or []:
-            if problem not in problems:
-                problems.append(problem)
-    return problems
+    return manual, files.maintenance()
 
 
 # --------------------------------------------------------------------------- probing
@@ -220,6 +212,10 @@ def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str
             out.error(str(error))
             return EXIT_BAD_INPUT
         monitors = select_shard(monitors, index, total)
+    if region:
+        from generator.shard import select_region
+
+        monitors = select_region(monitors, region)  # a monitor with regions: is probed only from those
     started = utcnow()
     checks = _probe_all(config, monitors)
     if region:
@@ -286,7 +282,7 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         windows = list(tracker.maintenance())
     except TrackerError as error:
         report.tracker_errors.append(str(error))
-    extra_incidents, extra_windows, extra_problems = local_notices(options, tracker)
+    extra_incidents, extra_windows = local_notices(options, tracker)
     windows += extra_windows
 
     if options.checks_file:
@@ -326,8 +322,6 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         except TrackerError as error:
             report.tracker_errors.append(str(error))
 
-    for problem in file_problems(tracker) + [p for p in extra_problems if p not in file_problems(tracker)]:
-        out.error(f"warning: {problem}")
     if tracker.request_count():
         out.line(f"{tracker.name}: {tracker.request_count()} requests this run")
     _print_summary(report, out)
@@ -551,7 +545,7 @@ def build(options: Options) -> int:
         return EXIT_BAD_INPUT
     history = open_history(config, options)
     tracker = choose_tracker(config, options, history)
-    extra_incidents, extra_windows, extra_problems = local_notices(options, tracker)
+    extra_incidents, extra_windows = local_notices(options, tracker)
     code = EXIT_OK
     try:
         try:
@@ -562,8 +556,6 @@ def build(options: Options) -> int:
     except TrackerError as error:
         out.error(f"tracker: {error}")
         code = EXIT_TRACKER
-    for problem in file_problems(tracker) + [p for p in extra_problems if p not in file_problems(tracker)]:
-        out.error(f"warning: {problem}")
     return code
 
 

@@ -227,7 +227,7 @@ def test_malformed_incident_file_is_reported_and_skipped(tmp_path: Path, service
     write_config(tmp_path, service.url)
     (tmp_path / "incidents").mkdir()
     broken = tmp_path / "incidents" / "2026-11-20-broken.md"
-    broken.write_text("---\ntitle: Broken\nstarted: last tuesday\n---\nbody\n")
+    broken.write_text("---\ntitle: Broken\nimpact: down\nstatus: open\nstarted: last tuesday\n---\nbody\n")
     result = statusgen("run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "2026-11-20-broken.md" in result.stderr and "started" in result.stderr
