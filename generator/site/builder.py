@@ -80,6 +80,7 @@ class Renderer:
         self.overall = overall_status(self.views, self.incidents)
         self.base_url = self.config.site.base_url or ""
         self._dates: dict[str, str] = {}
+        self._no_data = str(escape(self.strings("no_data")))
         self.incident_pages = self._unique_pages([(i.key, links.incident_page(i.key)) for i in self.incidents])
         self.maintenance_pages = self._unique_pages([(m.key, links.maintenance_page(m.key)) for m in self.maintenance])
         self.env.globals.update(
@@ -222,7 +223,7 @@ class Renderer:
         xs = [(i + 0.5) / 144 for i in range(144)]
         ticks = [(i / 4, (start + timedelta(hours=6 * i)).astimezone(self.zone).strftime("%H:%M")) for i in range(5)]
         present = [v for v in values if v is not None]
-        charts.append(
+        charts.append((t("window.24h"),
             line_chart(
                 [Series(t("latency.mean"), "median", values, xs)],
                 ticks,
@@ -232,7 +233,7 @@ class Renderer:
                 else t("chart.empty"),
                 unit,
                 chart_id="c24",
-            )
+            ))
         )
         # 7 d and 30 d: the daily roll-ups' median and p95
         by_day = {r.day: r for r in view.data.days}
@@ -243,7 +244,7 @@ class Renderer:
             xs = [(i + 0.5) / days for i in range(days)]
             ticks = [((i + 0.5) / days, t.short_date(window[i])) for i in range(days - 1, -1, -every)]
             known = [v for v in medians if v is not None]
-            charts.append(
+            charts.append((t(f"window.{days}d"),
                 line_chart(
                     [Series(t("latency.median"), "median", medians, xs), Series(t("latency.p95"), "p95", p95, xs)],
                     sorted(ticks),
@@ -253,10 +254,10 @@ class Renderer:
                     else t("chart.empty"),
                     unit,
                     chart_id=chart_id,
-                )
+                ))
             )
         rows = Markup("".join(self._day_row(bar, by_day.get(bar.day)) for bar in reversed(view.bars)))
-        last = view.data.recent[-1] if view.data.recent else None
+        last = view.data.recent.last_check
         self.page(
             writer,
             links.monitor_page(view.id),
@@ -269,15 +270,20 @@ class Renderer:
         )
 
     def _day_row(self, bar, rollup) -> str:
-        """One row of a monitor's daily table; built here because 1,000 pages x 90 rows is the hot loop."""
+        """One row of a monitor's daily table; built here because 1,000 pages x 90 rows is the hot loop.
+
+        Dates and the "no data" text are escaped once and cached; figures are digits only.
+        """
         date = self._dates.get(bar.day)
         if date is None:
             date = self._dates[bar.day] = str(escape(self.strings.date(bar.day)))
         median = rollup.latency_median if rollup else None
+        uptime = format_pct(bar.uptime) if bar.uptime is not None else self._no_data
+        latency = format_ms(median) if median is not None else self._no_data
         return (
             f'<tr class="d-{bar.kind}"><th scope="row"><time datetime="{bar.day}">{date}</time></th>'
-            f"<td>{escape(self._pct(bar.uptime))}</td><td>{bar.checks}</td><td>{rollup.down if rollup else 0}</td>"
-            f"<td>{bar.incidents}</td><td>{escape(self._ms(median))}</td></tr>\n"
+            f"<td>{uptime}</td><td>{bar.checks}</td><td>{rollup.down if rollup else 0}</td>"
+            f"<td>{bar.incidents}</td><td>{latency}</td></tr>\n"
         )
 
     def incident(self, writer: SiteWriter, incident: Incident) -> None:

@@ -169,7 +169,7 @@ def line_chart(
         # single points (e.g. one day of data) stay visible as dots
         present = [(x, v) for x, v in zip(xs, s.values) if v is not None]
         if len(present) <= 31:
-            out.extend(f'<circle class="dot {s.css}" cx="{_n(x)}" cy="{_n(y_of(v))}" r="2.5"/>' for x, v in present)
+            out.extend(f'<circle class="dot {s.css}" cx="{round(x)}" cy="{round(y_of(v))}" r="2.5"/>' for x, v in present)
     if not values:
         out.append(
             f'<text class="empty" x="{_n(left + plot_w / 2)}" y="{_n(top_pad + plot_h / 2)}" text-anchor="middle">'

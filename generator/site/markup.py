@@ -81,14 +81,17 @@ def sanitize(html: str) -> str:
     )
 
 
-@lru_cache(maxsize=4096)  # the same text feeds a page, the JSON API and the feeds
 def render_markdown(text: str) -> Markup:
-    """Markdown -> sanitized HTML, with secret values masked."""
+    """Markdown -> sanitized HTML, with secret values masked (before the cache, so it never holds a secret)."""
     if not text or not text.strip():
         return Markup("")
+    return _render(mask(text))
+
+
+@lru_cache(maxsize=4096)  # the same text feeds a page, the JSON API and the feeds
+def _render(text: str) -> Markup:
     _md.reset()
-    html = _md.convert(mask(text))
-    return Markup(sanitize(html))
+    return Markup(sanitize(_md.convert(text)))
 
 
 def plain_text(text: str, limit: int = 300) -> str:

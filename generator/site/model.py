@@ -10,9 +10,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
-from generator.models import Check, Config, DayRollup, Incident, Maintenance, MonitorState
+from generator.models import Check, CheckStatus, Config, DayRollup, Incident, Maintenance, MonitorState
+
+
+@dataclass(frozen=True)
+class Recent:
+    """The last 24 hours of raw checks, reduced to what the pages show (kept instead of the checks:
+    at 1,000 monitors the Check objects alone would cost ~150 MB)."""
+
+    up: int = 0
+    degraded: int = 0
+    down: int = 0
+    latency: tuple[tuple[float, float], ...] = ()  # (epoch seconds, ms) of answered checks, by time
+    last_check: Optional[Check] = None
+
+    @classmethod
+    def of(cls, checks: Iterable[Check], since: datetime, until: datetime) -> "Recent":
+        """Checks with ``since < time <= until`` (the same window as History.uptime)."""
+        up = degraded = down = 0
+        latency: list[tuple[float, float]] = []
+        last: Optional[Check] = None
+        for check in checks:
+            if check.time <= since or check.time > until:
+                continue
+            status = check.status
+            if status is CheckStatus.UP:
+                up += 1
+            elif status is CheckStatus.DEGRADED:
+                degraded += 1
+            elif status is CheckStatus.DOWN:
+                down += 1
+            if check.latency_ms is not None and (status is CheckStatus.UP or status is CheckStatus.DEGRADED):
+                latency.append((check.time.timestamp(), float(check.latency_ms)))
+            if last is None or check.time >= last.time:
+                last = check
+        latency.sort()
+        return cls(up=up, degraded=degraded, down=down, latency=tuple(latency), last_check=last)
 
 
 @dataclass(frozen=True)
@@ -21,10 +56,8 @@ class MonitorData:
 
     monitor_id: str
     state: MonitorState
-    days: tuple[DayRollup, ...]  # ascending, complete UTC days inside the 90-day window (today included when known)
-    recent: tuple[Check, ...]  # ascending raw checks of the last 24 hours (latency chart, 24 h uptime)
-    # optional extra latency points (time, ms) from History.latency_series; empty = use ``recent``
-    latency_24h: tuple[tuple[datetime, float], ...] = ()
+    days: tuple[DayRollup, ...]  # ascending daily roll-ups inside the 90-day window (today's partial one included)
+    recent: Recent = field(default_factory=Recent)  # the last 24 hours from raw checks
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,18 @@
 A build killed at any instant leaves the previous ``_site/`` whole (the staging
 folder is a sibling that the next build removes), so the per-file fsync of
 ``fsutil.atomic_write_*`` is not needed for thousands of small files; the swap
-is two renames.
+is two renames. Files are written by a few threads while the next pages render.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+WRITE_THREADS = 4  # file creation waits on the file system, not the CPU: overlap it with rendering
 
 
 class SiteWriter:
@@ -24,6 +28,9 @@ class SiteWriter:
         self.staging = parent / f".{self.out_dir.name}.building-{os.getpid()}"
         self.staging.mkdir()
         self._made: set[Path] = {self.staging}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="site-write")
+        self._pending: list[Future] = []
         self.files = 0
         self.pages = 0
         self.bytes = 0
@@ -35,29 +42,40 @@ class SiteWriter:
             for stale in self.out_dir.parent.glob(pattern):
                 shutil.rmtree(stale, ignore_errors=True)
 
+    def _store(self, target: Path, data: bytes) -> None:
+        folder = target.parent
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)  # safe when two threads race for the same folder
+            with self._lock:
+                self._made.add(folder)
+        with open(target, "wb") as handle:
+            handle.write(data)
+
     def write(self, relative: str, data: bytes | str) -> None:
         if isinstance(data, str):
             data = data.encode("utf-8")
         if relative in self.written:
             raise ValueError(f"{relative}: written twice in one build (two keys map to the same page?)")
-        target = self.staging / relative
-        folder = target.parent
-        if folder not in self._made:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._made.add(folder)
-        with open(target, "wb") as handle:
-            handle.write(data)
         self.written[relative] = len(data)
         self.files += 1
         self.bytes += len(data)
         if relative.endswith(".html"):
             self.pages += 1
+        self._pending.append(self._pool.submit(self._store, self.staging / relative, data))
+        if len(self._pending) > 512:  # bound the bytes waiting in memory
+            self._drain(256)
+
+    def _drain(self, keep: int = 0) -> None:
+        while len(self._pending) > keep:
+            self._pending.pop(0).result()  # re-raises a write error here, in the building thread
 
     def copy(self, relative: str, source: Path) -> None:
         self.write(relative, source.read_bytes())
 
     def commit(self) -> None:
         """Swap the staging folder in; the old site is removed afterwards."""
+        self._drain()
+        self._pool.shutdown(wait=True)
         old = None
         if self.out_dir.exists():
             old = self.out_dir.parent / f".{self.out_dir.name}.old-{os.getpid()}"
@@ -67,4 +85,5 @@ class SiteWriter:
             shutil.rmtree(old, ignore_errors=True)
 
     def abort(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.staging, ignore_errors=True)

@@ -169,7 +169,7 @@ def day_bars(data: MonitorData, incidents: list[Incident], now: datetime, degrad
     for day in day_list(now):
         rollup = by_day.get(day)
         uptime = uptime_of(rollup.up, rollup.degraded, rollup.down, degraded_counts_as_up) if rollup else None
-        count = sum(1 for first, last in spans if first <= day <= last)
+        count = sum(1 for first, last in spans if first <= day <= last) if spans else 0
         bars.append(
             DayBar(
                 day=day,
@@ -199,18 +199,8 @@ def segments_of(bars: Iterable[DayBar]) -> tuple[Segment, ...]:
 def window_uptime(data: MonitorData, now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
     """Uptime over the last ``days`` UTC days (today included) from roll-ups; 1 day = the last 24 h from raw checks."""
     if days == 1:
-        since = now - timedelta(hours=24)
-        up = degraded = down = 0
-        for check in data.recent:
-            if check.time <= since or check.time > now:
-                continue
-            if check.status is CheckStatus.UP:
-                up += 1
-            elif check.status is CheckStatus.DEGRADED:
-                degraded += 1
-            elif check.status is CheckStatus.DOWN:
-                down += 1
-        return uptime_of(up, degraded, down, degraded_counts_as_up)
+        recent = data.recent
+        return uptime_of(recent.up, recent.degraded, recent.down, degraded_counts_as_up)
     first = day_list(now, days)[0]
     up = degraded = down = 0
     for rollup in data.days:
@@ -219,20 +209,6 @@ def window_uptime(data: MonitorData, now: datetime, days: int, degraded_counts_a
             degraded += rollup.degraded
             down += rollup.down
     return uptime_of(up, degraded, down, degraded_counts_as_up)
-
-
-def latency_points(data: MonitorData, now: datetime) -> tuple[tuple[float, float], ...]:
-    """(epoch seconds, ms) of the answered checks of the last 24 hours, by time (floats: cheap to bucket)."""
-    end = now.timestamp()
-    start = end - 86400.0
-    if data.latency_24h:
-        pairs = [(t.timestamp(), v) for t, v in data.latency_24h]
-    else:
-        timed = (CheckStatus.UP, CheckStatus.DEGRADED)
-        pairs = [(c.time.timestamp(), c.latency_ms) for c in data.recent if c.latency_ms is not None and c.status in timed]
-    points = [(t, float(v)) for t, v in pairs if start < t <= end]
-    points.sort()
-    return tuple(points)
 
 
 # --------------------------------------------------------------------------- maintenance and incidents
@@ -281,10 +257,10 @@ def build_monitor_views(site: SiteInput) -> list[MonitorView]:
         if data is None:
             from generator.models import MonitorState
 
-            data = MonitorData(monitor_id=monitor.id, state=MonitorState(monitor_id=monitor.id), days=(), recent=())
+            data = MonitorData(monitor_id=monitor.id, state=MonitorState(monitor_id=monitor.id), days=())
         incidents = by_monitor.get(monitor.id, [])
         bars = day_bars(data, incidents, now, settings.degraded_counts_as_up)
-        points = latency_points(data, now)
+        points = data.recent.latency
         views.append(
             MonitorView(
                 monitor=monitor,
