@@ -358,6 +358,11 @@ def test_theme_override_and_bad_settings(demo, tmp_path):
     bad_language = replace(site, config=replace(site.config, site=replace(site.config.site, language="fr")))
     with pytest.raises(SiteError, match="site.language: 'fr'"):
         render_site(bad_language, tmp_path / "_site")
+    broken = tmp_path / "broken"
+    (broken / "templates").mkdir(parents=True)
+    (broken / "templates" / "home.html").write_text('{% extends "base.html" %}\n{% block main %}{{ nope( }}{% endblock %}')
+    with pytest.raises(SiteError, match=r"home.html:2: template error"):
+        render_site(site, tmp_path / "_site", theme_dir=broken)
     # a failed build leaves the previous site in place, and no staging folder behind
     assert "Custom lost" in (tmp_path / "_site" / "404.html").read_text()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -66,13 +66,17 @@ def test_pages_work_from_disk(served):
     context = browser.new_context()
     page = context.new_page()
     failed: list[str] = []
-    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("requestfailed", lambda request: failed.append(f"{request.failure} {request.url}"))
     for name in ("index.html", "monitors/svc-0000/index.html", "history/index.html"):
         page.goto((out / name).as_uri(), wait_until="load")
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background in ("rgb(255, 255, 255)", "rgb(13, 17, 23)"), name  # the stylesheet applied
     context.close()
-    assert failed == []
+    # leaving a page may abort its favicon load: fine when the file is there
+    from urllib.parse import unquote, urlsplit
+
+    real = [f for f in failed if not (f.startswith("net::ERR_ABORTED ") and Path(unquote(urlsplit(f.split(" ", 1)[1]).path)).is_file())]
+    assert real == []
 
 
 def test_home_screenshots_light_and_dark(served):
@@ -81,7 +85,9 @@ def test_home_screenshots_light_and_dark(served):
     artifacts.mkdir(exist_ok=True)
     colours = {}
     for scheme in ("light", "dark"):
-        context = browser.new_context(color_scheme=scheme, viewport={"width": 1000, "height": 900})
+        # without the optional script the picture is the same on every run (no "5 minutes ago")
+        context = browser.new_context(color_scheme=scheme, viewport={"width": 1000, "height": 900},
+                                      java_script_enabled=False)
         page = context.new_page()
         page.goto(base + "index.html", wait_until="load")
         colours[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import jinja2
 from markupsafe import Markup, escape
 
 from generator import __version__
@@ -23,7 +24,7 @@ from generator.site import links
 from generator.site.badges import Badge, latency_color, status_color, uptime_color
 from generator.site.charts import Series, bucket_means, line_chart, sparkline
 from generator.site.feeds import FeedEntry, atom, rss
-from generator.site.i18n import HTML_LANG, Strings, is_utc, utc_offset, zone_of
+from generator.site.i18n import HTML_LANG, SiteError, Strings, is_utc, utc_offset, zone_of
 from generator.site.markup import render_markdown
 from generator.site.model import BuildReport, SiteInput
 from generator.site.output import SiteWriter
@@ -180,12 +181,18 @@ class Renderer:
         if path == "404.html":
             # served for a missing URL at any depth: links must not depend on where it is shown
             root = links.base_path(self.base_url) or relative
-        html = self.env.get_template(template).render(
-            root=root,
-            page_path=path,
-            url=lambda target: root + target,
-            **context,
-        )
+        try:
+            html = self.env.get_template(template).render(
+                root=root,
+                page_path=path,
+                url=lambda target: root + target,
+                **context,
+            )
+        except jinja2.TemplateSyntaxError as error:
+            where = f"{error.filename or error.name or template}:{error.lineno}"
+            raise SiteError(f"{where}: template error: {error.message}") from None
+        except jinja2.TemplateError as error:
+            raise SiteError(f"{template} (rendering {path}): template error: {error}") from None
         writer.write(path, html)
 
     def home(self, writer: SiteWriter) -> None:
