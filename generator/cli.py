@@ -90,12 +90,13 @@ def _setup_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    if args.func is not cmd_agent:  # the agent logs every request its own way
+        _setup_logging()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

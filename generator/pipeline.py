@@ -57,6 +57,7 @@ class RunReport:
     transitions: list[Transition] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # human lines: what opened, changed, resolved
     tracker_errors: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # monitor id -> incident key opened this run
 
 
 class _Out:
@@ -314,7 +315,7 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         states = recover(config, states, tracker, history, report, out, windows)
         history.save_states(states)
 
-    notify(config, report, history, out)
+    notify(config, report, history, tracker, out)
 
     if options.build:
         try:
@@ -375,6 +376,7 @@ def apply_transition(monitor: Monitor, state: MonitorState, transition: Transiti
     try:
         if transition.kind in (TransitionKind.OPENED, TransitionKind.REOPENED):
             key = tracker.open(monitor, transition)
+            report.keys[monitor.id] = key
             state = state.evolve(incident_key=key)
             verb = "reopened" if transition.kind is TransitionKind.REOPENED else "opened"
             report.notes.append(f"{verb} incident {key} for {monitor.id}: {monitor.name} is {transition.impact.value}")
@@ -497,20 +499,22 @@ def _comment(tracker, key: Optional[str], entry: TimelineEntry, report: RunRepor
         report.tracker_errors.append(f"{monitor.id}: comment: {error}")
 
 
-def notify(config: Config, report: RunReport, history, out: _Out) -> None:
+def notify(config: Config, report: RunReport, history, tracker, out: _Out) -> None:
     if not report.transitions or not any(m.notify for m in config.monitors):
         return
     from generator.notify import Notifier
 
     notifier = Notifier(history)
     base = site_url(config)
+    issue_urls = {i.key: i.url for i in tracker.cached_incidents() if i.url}  # no request: already synced
     for transition in report.transitions:
         monitor = config.monitor(transition.monitor_id)
         if monitor is None or not monitor.notify:
             continue
         page = f"{base}monitors/{monitor.id}/" if base else None
-        for line in notifier.notify(monitor, transition, site_url=page):
-            out.line(line)
+        url = issue_urls.get(transition.incident_key or report.keys.get(monitor.id, ""))
+        for line in notifier.notify(monitor, transition, incident_url=url, site_url=page):
+            out.line(f"notified {line} ({transition.kind.value} {monitor.id})")
 
 
 # --------------------------------------------------------------------------- site

@@ -42,7 +42,7 @@ def write_config(folder: Path, url: str, extra: str = "") -> Path:
               json:
                 - path: status
                   equals: ok
-        {extra}"""))
+        """) + extra)
     return path
 
 
@@ -234,3 +234,26 @@ def test_malformed_incident_file_is_reported_and_skipped(tmp_path: Path, service
     assert "Traceback" not in result.stderr
     assert broken.read_text().startswith("---\ntitle: Broken")  # never rewritten
     assert (tmp_path / "_site" / "index.html").is_file()
+
+
+def test_run_notifies_once_per_event_with_the_issue_link(tmp_path: Path, service, github) -> None:
+    from tests.test_notify import Inbox
+
+    box = Inbox()
+    try:
+        write_config(tmp_path, service.url, extra=f"    notify:\n      - {box.url('/hook')}\n")
+        env = github_env(github)
+        service.mode = "error"
+        for _ in range(3):  # three runs while it stays down: one notification
+            assert statusgen("run", "--no-build", cwd=tmp_path, env=env).returncode == 0
+        service.mode = "up"
+        assert statusgen("run", "--no-build", cwd=tmp_path, env=env).returncode == 0
+        assert statusgen("run", "--no-build", cwd=tmp_path, env=env).returncode == 0
+    finally:
+        box.server.shutdown()
+        box.server.server_close()
+    bodies = [json.dumps(post["json"]) for post in box.posts]
+    assert len(bodies) == 2, bodies
+    number = next(iter(github.issues))
+    assert "Shop" in bodies[0] and f"/issues/{number}" in bodies[0]
+    assert "resolved" in bodies[1].lower() or "recovered" in bodies[1].lower() or "back" in bodies[1].lower()
