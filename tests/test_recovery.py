@@ -12,31 +12,13 @@ from pathlib import Path
 import pytest
 
 from generator import __version__, secrets, signing
-from generator.fsutil import atomic_write_json
+from generator.history import History
 from generator.models import Check, CheckStatus, Impact, Monitor, MonitorState, RestartSpec, State, TcpSpec
 from generator.recovery import Recovery, RestartAttempt, TemplateError, render_body
 from generator.timeutil import UTC
 
-try:  # the real History when its room is built; the same read_json/write_json contract otherwise
-    from generator.history import History as _History
-except ImportError:  # pragma: no cover - only while history is being written
-    _History = None
-
-
-class _JsonCache:
-    def __init__(self, data_dir: Path):
-        self.dir = Path(data_dir) / "cache"
-
-    def read_json(self, name, default=None):
-        path = self.dir / f"{name}.json"
-        return json.loads(path.read_text()) if path.exists() else default
-
-    def write_json(self, name, value):
-        atomic_write_json(self.dir / f"{name}.json", value)
-
-
-def make_history(path: Path):
-    return _History(path) if _History is not None else _JsonCache(path)
+def make_history(path: Path) -> History:
+    return History(path)
 
 
 class Receiver:

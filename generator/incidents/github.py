@@ -88,27 +88,26 @@ class RetryPolicy:
     max_attempts: int = 5
 
 
-def marker_of(body: Optional[str]) -> Optional[dict[str, Any]]:
-    """The machine-readable marker of an issue body (the first one), if any."""
-    match = MARKER.search(body or "")
+def _json_comment(pattern: re.Pattern, body: Optional[str], key: str) -> Optional[dict[str, Any]]:
+    """The JSON object of the first hidden HTML comment ``pattern`` finds, if it holds text ``key``."""
+    match = pattern.search(body or "")
     if not match:
         return None
     try:
         value = json.loads(match.group(1))
     except ValueError:
         return None
-    return value if isinstance(value, dict) and isinstance(value.get("monitor"), str) else None
+    return value if isinstance(value, dict) and isinstance(value.get(key), str) else None
+
+
+def marker_of(body: Optional[str]) -> Optional[dict[str, Any]]:
+    """The machine-readable marker of an issue body (the first one), if any."""
+    return _json_comment(MARKER, body, "monitor")
 
 
 def event_of(body: Optional[str]) -> Optional[dict[str, Any]]:
-    match = EVENT_MARKER.search(body or "")
-    if not match:
-        return None
-    try:
-        value = json.loads(match.group(1))
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) and isinstance(value.get("id"), str) else None
+    """The event id marker of a comment the tool posted, if any."""
+    return _json_comment(EVENT_MARKER, body, "id")
 
 
 def _strip_markers(body: Optional[str]) -> str:
