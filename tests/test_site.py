@@ -377,3 +377,18 @@ def test_404_page_uses_the_base_path(tmp_path):
     assert 'href="assets/style.css"' in home
     summary = json.loads((tmp_path / "_site" / "api" / "v2" / "summary.json").read_text())
     assert summary["page"]["url"] == "https://example.github.io/status"
+
+
+def test_parallel_build_matches_serial(demo, tmp_path, monkeypatch):
+    """Forked readers and page workers (used from 200 monitors) give the very same files."""
+    import generator.site.builder as builder
+    import generator.site.source as source
+
+    monkeypatch.setattr(builder, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(source, "PARALLEL_FROM", 2)
+    d = demo
+    report = build_site(d["config"], d["history"], d["incidents"], d["maintenance"], tmp_path / "parallel", now=NOW)
+    first, second = _snapshot(d["out"]), _snapshot(tmp_path / "parallel")
+    assert sorted(first) == sorted(second)
+    assert [name for name in first if first[name] != second[name]] == []
+    assert (report.pages, report.files) == (d["report"].pages, d["report"].files)

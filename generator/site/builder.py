@@ -8,7 +8,10 @@ Deterministic: the same SiteInput gives the same bytes in every file except
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -351,17 +354,19 @@ class Renderer:
         folder = "badges/" if monitor_id is None else f"badges/{links.slug(monitor_id)}/"
         return {name: folder + name for name in ("status", "uptime-30d", "latency")}
 
+    def monitor_badges(self, writer: SiteWriter, view: MonitorView) -> None:
+        t = self.strings
+        status = view.status
+        self._badge_set(
+            writer,
+            view.id,
+            Badge(view.monitor.name, t(f"status.{status}"), status_color(status)),
+            Badge(t("badge.uptime_30d"), format_pct(view.uptime["30d"]) or t("no_data"), uptime_color(view.uptime["30d"])),
+            Badge(t("badge.latency"), format_ms(view.latency_median_24h) or t("no_data"), latency_color(view.latency_median_24h)),
+        )
+
     def badges(self, writer: SiteWriter) -> None:
         t = self.strings
-        for view in self.views:
-            status = view.status
-            self._badge_set(
-                writer,
-                view.id,
-                Badge(view.monitor.name, t(f"status.{status}"), status_color(status)),
-                Badge(t("badge.uptime_30d"), format_pct(view.uptime["30d"]) or t("no_data"), uptime_color(view.uptime["30d"])),
-                Badge(t("badge.latency"), format_ms(view.latency_median_24h) or t("no_data"), latency_color(view.latency_median_24h)),
-            )
         # the whole page: overall status, 30-day uptime over all checks, median of monitors' medians
         up = degraded = down = 0
         first = self.views[0].bars[-30].day if self.views else ""
@@ -452,17 +457,60 @@ class Renderer:
         )
 
 
+PARALLEL_FROM = 200  # monitors; below this, forking workers costs more than it saves
+
+_job: Any = None  # (renderer, staging folder): set just before forking, inherited by the workers
+
+
+def _render_monitors(indices: list[int]) -> tuple[dict[str, int], int, int, int]:
+    """In a forked worker: the pages and badges of some monitors, written straight into the staging folder."""
+    renderer, staging = _job
+    writer = SiteWriter.worker(staging)
+    for index in indices:
+        view = renderer.views[index]
+        renderer.monitor(writer, view)
+        renderer.monitor_badges(writer, view)
+    return writer.written, writer.files, writer.pages, writer.bytes
+
+
+def _monitor_workers(renderer: "Renderer", writer: SiteWriter):
+    """Start forked workers for the monitor pages when there are many; None to render them here."""
+    global _job
+    workers = min(os.cpu_count() or 1, 4)
+    if len(renderer.views) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _job = (renderer, writer.staging)
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        count = len(renderer.views)
+        chunks = [list(range(i, count, workers * 2)) for i in range(workers * 2)]
+        futures = [pool.submit(_render_monitors, chunk) for chunk in chunks]  # forks now, before any writer thread
+        return pool, futures
+    except (OSError, RuntimeError):
+        return None
+    finally:
+        _job = None
+
+
 def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Path | str] = None) -> BuildReport:
-    """Write the whole site for ``site`` into ``out_dir`` (replaced as a whole at the end)."""
+    """Write the whole site for ``site`` into ``out_dir`` (replaced as a whole at the end).
+
+    With many monitors their pages and badges are rendered by forked workers (one per
+    core) while this process writes everything else.
+    """
     started = time.perf_counter()
     folders = theme_dirs(theme_dir)
     renderer = Renderer(site, folders)
     writer = SiteWriter(Path(out_dir))
     report = BuildReport(out_dir=Path(out_dir), overall=renderer.overall.key)
+    workers = None
     try:
+        workers = _monitor_workers(renderer, writer)
         renderer.home(writer)
-        for view in renderer.views:
-            renderer.monitor(writer, view)
+        if workers is None:
+            for view in renderer.views:
+                renderer.monitor(writer, view)
+                renderer.monitor_badges(writer, view)
         for incident in renderer.incidents:
             renderer.incident(writer, incident)
         for item in renderer.maintenance:
@@ -480,8 +528,17 @@ def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Pat
             _json({"built_at": to_iso(utcnow().replace(microsecond=0)), "data_as_of": to_iso(site.now),
                    "generator": f"statusgen {__version__}"}),
         )
+        if workers is not None:
+            pool, futures = workers
+            try:
+                for future in futures:
+                    writer.merge(*future.result())
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         writer.commit()
     except BaseException:
+        if workers is not None:
+            workers[0].shutdown(wait=True, cancel_futures=True)
         writer.abort()
         raise
     report.pages, report.files, report.bytes = writer.pages, writer.files, writer.bytes

@@ -13,6 +13,7 @@ import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 WRITE_THREADS = 4  # file creation waits on the file system, not the CPU: overlap it with rendering
 
@@ -29,12 +30,38 @@ class SiteWriter:
         self.staging.mkdir()
         self._made: set[Path] = {self.staging}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="site-write")
+        self._pool: Optional[ThreadPoolExecutor] = None  # started on the first write (after any fork)
+        self._threads = WRITE_THREADS
         self._pending: list[Future] = []
         self.files = 0
         self.pages = 0
         self.bytes = 0
         self.written: dict[str, int] = {}  # relative path -> size
+
+    @classmethod
+    def worker(cls, staging: Path) -> "SiteWriter":
+        """A writer for a forked worker: same staging folder, no threads, no swap (the parent commits)."""
+        writer = cls.__new__(cls)
+        writer.out_dir = staging
+        writer.staging = staging
+        writer._made = {staging}
+        writer._lock = threading.Lock()
+        writer._pool = None
+        writer._threads = 0
+        writer._pending = []
+        writer.files = writer.pages = writer.bytes = 0
+        writer.written = {}
+        return writer
+
+    def merge(self, written: dict[str, int], files: int, pages: int, size: int) -> None:
+        """Count what a worker wrote (and refuse a path written twice)."""
+        for relative in written:
+            if relative in self.written:
+                raise ValueError(f"{relative}: written twice in one build (two keys map to the same page?)")
+        self.written.update(written)
+        self.files += files
+        self.pages += pages
+        self.bytes += size
 
     def _clean_leftovers(self) -> None:
         # a killed build leaves its staging or old folder behind; one build runs at a time
@@ -61,6 +88,11 @@ class SiteWriter:
         self.bytes += len(data)
         if relative.endswith(".html"):
             self.pages += 1
+        if self._pool is None and self._threads:
+            self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="site-write")
+        if self._pool is None:
+            self._store(self.staging / relative, data)
+            return
         self._pending.append(self._pool.submit(self._store, self.staging / relative, data))
         if len(self._pending) > 512:  # bound the bytes waiting in memory
             self._drain(256)
@@ -75,7 +107,8 @@ class SiteWriter:
     def commit(self) -> None:
         """Swap the staging folder in; the old site is removed afterwards."""
         self._drain()
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         old = None
         if self.out_dir.exists():
             old = self.out_dir.parent / f".{self.out_dir.name}.old-{os.getpid()}"
@@ -85,5 +118,6 @@ class SiteWriter:
             shutil.rmtree(old, ignore_errors=True)
 
     def abort(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.staging, ignore_errors=True)
