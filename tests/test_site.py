@@ -204,7 +204,7 @@ def test_no_secret_anywhere(demo):
 
 
 def test_history_is_paginated_newest_first(tmp_path):
-    from generator.site.sample import build_sample, sample_incident
+    from generator.site.sample import sample_incident
     from generator.history import History
 
     config = sample_config(3)

@@ -7,7 +7,7 @@ interface strings live in the top-level ``site/`` theme folder.
 
 from generator.site.builder import build_site, render_site
 from generator.site.i18n import SiteError
-from generator.site.model import BuildReport, MonitorData, SiteInput
+from generator.site.model import BuildReport, MonitorData, Recent, SiteInput
 from generator.site.source import collect
 
-__all__ = ["BuildReport", "MonitorData", "SiteError", "SiteInput", "build_site", "collect", "render_site"]
+__all__ = ["BuildReport", "MonitorData", "Recent", "SiteError", "SiteInput", "build_site", "collect", "render_site"]

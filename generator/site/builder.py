@@ -36,7 +36,6 @@ from generator.site.theme import environment, static_files, theme_dirs
 from generator.site.views import (
     DAYS_SHOWN,
     MonitorView,
-    Overall,
     active_maintenance,
     build_monitor_views,
     format_ms,
@@ -48,7 +47,7 @@ from generator.site.views import (
     sort_incidents,
     upcoming_maintenance,
 )
-from generator.timeutil import UTC, parse_iso, to_iso, utcnow
+from generator.timeutil import to_iso, utcnow
 
 HISTORY_PER_PAGE = 20
 
