@@ -48,7 +48,7 @@ started = time.perf_counter()
 report = build_site(config, history, incidents, maintenance, sys.argv[4], now=now)
 seconds = time.perf_counter() - started
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # forked history readers, if any
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # forked history readers and page workers, if any
 print(json.dumps({"seconds": seconds, "collect": report.collect_seconds, "render": report.render_seconds,
                   "pages": report.pages, "files": report.files, "bytes": report.bytes, "rss_mb": rss,
                   "worker_rss_mb": workers}))
@@ -116,7 +116,7 @@ def main() -> int:
             f"(read history {best['collect']:.2f} s, render+write {best['render']:.2f} s); "
             f"{best['pages']} pages, {best['files']} files, {best['bytes'] / 1e6:.1f} MB; "
             f"peak RSS {max(r['rss_mb'] for r in results):.0f} MB"
-            + (f" (+ each history reader process {max(r['worker_rss_mb'] for r in results):.0f} MB)"
+            + (f" (+ largest forked worker, mostly pages shared copy-on-write with the parent: {max(r['worker_rss_mb'] for r in results):.0f} MB)"
                if max(r["worker_rss_mb"] for r in results) else "")
         )
         print(
