@@ -112,10 +112,18 @@ def _options(args: argparse.Namespace):
         data_dir=Path(args.data),
         incidents_dir=Path(args.incidents),
         site_dir=Path(args.site_out),
-        theme_dir=Path(args.theme) if args.theme else None,
+        theme_dir=_theme(args.theme),
         tracker=getattr(args, "tracker", None),
         environ=dict(os.environ),
     )
+
+
+def _theme(option: str | None) -> Path | None:
+    """--theme, else ./site when the current folder has one (a status repository's own overrides)."""
+    if option:
+        return Path(option)
+    local = Path("site")
+    return local if (local / "templates").is_dir() or (local / "static").is_dir() else None
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -317,11 +317,17 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
 
     notify(config, report, history, tracker, out)
 
+    build_failed = False
     if options.build:
+        from generator.site import SiteError
+
         try:
             _build(config, options, history, tracker, extra_incidents, windows, out)
         except TrackerError as error:
             report.tracker_errors.append(str(error))
+        except (SiteError, OSError) as error:  # a broken theme override, a bad time zone, a full disk
+            out.error(f"site: {error}")
+            build_failed = True
 
     if tracker.request_count():
         out.line(f"{tracker.name}: {tracker.request_count()} requests this run")
@@ -331,7 +337,7 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         for message in report.tracker_errors:
             out.error(f"tracker: {message}")
         return EXIT_TRACKER
-    return EXIT_OK
+    return EXIT_BAD_INPUT if build_failed else EXIT_OK
 
 
 def advance(config: Config, states: dict[str, MonitorState], checks: list[Check], windows: list[Maintenance],
@@ -542,6 +548,7 @@ def _build(config: Config, options: Options, history, tracker, extra_incidents, 
 
 def build(options: Options) -> int:
     from generator.incidents.base import TrackerError
+    from generator.site import SiteError
 
     out = _Out(options.environ)
     config = load(options, out)
@@ -560,6 +567,9 @@ def build(options: Options) -> int:
     except TrackerError as error:
         out.error(f"tracker: {error}")
         code = EXIT_TRACKER
+    except (SiteError, OSError) as error:
+        out.error(f"site: {error}")
+        code = EXIT_BAD_INPUT
     return code
 
 

@@ -257,3 +257,18 @@ def test_run_notifies_once_per_event_with_the_issue_link(tmp_path: Path, service
     number = next(iter(github.issues))
     assert "Shop" in bodies[0] and f"/issues/{number}" in bodies[0]
     assert "resolved" in bodies[1].lower() or "recovered" in bodies[1].lower() or "back" in bodies[1].lower()
+
+
+def test_broken_theme_override_is_a_clear_error_and_keeps_the_history(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url)
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "templates" / "home.html").write_text("{% extends 'base.html' %}{% block nope %}{{ missing_var }}{% endblock %}{% if %}")
+    result = statusgen("run", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "home.html" in result.stderr and "Traceback" not in result.stderr
+    assert list((tmp_path / "data").rglob("*.tsv"))  # the checks were recorded before the build failed
+    (tmp_path / "site" / "templates" / "home.html").unlink()
+    (tmp_path / "site" / "static").mkdir()
+    (tmp_path / "site" / "static" / "style.css").write_text("body{background:#fefefe}")
+    assert statusgen("build", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "_site" / "assets" / "style.css").read_text() == "body{background:#fefefe}"

@@ -7,6 +7,7 @@ or a strings file there replaces the bundled one of the same name.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -14,7 +15,18 @@ import jinja2
 
 from generator.site.i18n import SiteError
 
-DEFAULT_THEME = Path(__file__).resolve().parents[2] / "site"
+def _bundled_theme() -> Path:
+    """The top-level ``site/`` of a checkout (or editable install), else the copy ``pip install .``
+    puts under ``<prefix>/share/statusgen/site`` (pyproject's data-files)."""
+    checkout = Path(__file__).resolve().parents[2] / "site"
+    installed = Path(sys.prefix) / "share" / "statusgen" / "site"
+    for folder in (checkout, installed):
+        if (folder / "templates" / "base.html").is_file():
+            return folder
+    return checkout
+
+
+DEFAULT_THEME = _bundled_theme()
 
 
 def theme_dirs(theme_dir: Optional[Path | str] = None) -> list[Path]:
