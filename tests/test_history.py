@@ -146,7 +146,7 @@ def test_checks_reads_only_the_days_that_overlap(history, monkeypatch):
     history.record([check(day * 24 * 60 + 30) for day in range(10)])
     opened = []
     real = rawlog.read_checks
-    monkeypatch.setattr(rawlog, "read_checks", lambda m, p: opened.append(p.name) or real(m, p))
+    monkeypatch.setattr(rawlog, "read_checks", lambda m, p, **kw: opened.append(p.name) or real(m, p, **kw))
     found = history.checks("api", T0 + timedelta(days=3), T0 + timedelta(days=5, minutes=30))
     assert [c.time.day for c in found] == [27, 28, 29]
     assert opened == ["2026-11-27.tsv", "2026-11-28.tsv", "2026-11-29.tsv"]
@@ -193,7 +193,7 @@ def test_uptime_over_whole_days_uses_rollups_and_partial_days_use_raw(history, m
     now = T0 + timedelta(days=9, hours=12, minutes=30)
     raw_days = []
     real = rawlog.read_checks
-    monkeypatch.setattr(rawlog, "read_checks", lambda m, p: raw_days.append(p.stem) or real(m, p))
+    monkeypatch.setattr(rawlog, "read_checks", lambda m, p, **kw: raw_days.append(p.stem) or real(m, p, **kw))
     got = history.uptime("api", now, timedelta(days=7))
     assert raw_days == ["2026-11-26", "2026-12-03"]  # only the two partial end days are read raw
     inside = [h for h in range(24 * 10) if now - timedelta(days=7) < T0 + timedelta(hours=h) <= now]
@@ -322,3 +322,13 @@ def test_cache_round_trip_and_names(history):
     (history.data_dir / "cache" / "broken.json").write_text("[1,")
     with pytest.raises(HistoryError, match="broken.json"):
         history.read_json("broken")
+
+
+def test_checks_since_skips_earlier_lines_without_losing_same_second_ones(tmp_path):
+    history = History(tmp_path)
+    base = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
+    stamps = [base - timedelta(hours=1), base, base + timedelta(milliseconds=250), base + timedelta(seconds=1)]
+    history.record([Check("api", t, CheckStatus.UP, latency_ms=10.0) for t in stamps])
+    since = base + timedelta(milliseconds=100)
+    assert [c.time for c in history.checks("api", since)] == stamps[2:]
+    assert [c.time for c in history.checks("api", base)] == stamps[1:]

@@ -117,6 +117,9 @@ def format_line(check: Check) -> str:
     )
 
 
+_STATUS = {status.value: status for status in CheckStatus}  # a dict lookup is ~4x cheaper than CheckStatus(...)
+
+
 def parse_line(monitor_id: str, line: str) -> Optional[Check]:
     """One line back into a Check, or None when the line is a header or does not parse."""
     if not line or line.startswith("#"):
@@ -128,10 +131,9 @@ def parse_line(monitor_id: str, line: str) -> Optional[Check]:
     try:
         if not stamp.endswith("Z"):
             return None
-        moment = datetime.fromisoformat(stamp)
-        if moment.tzinfo is None:
+        moment = datetime.fromisoformat(stamp)  # "...Z" parses as UTC: no astimezone needed
+        if moment.tzinfo is None or moment.utcoffset():
             return None
-        moment = moment.astimezone(UTC)
         extra = json.loads(extra_text) if extra_text else {}
         if not isinstance(extra, dict):
             return None
@@ -139,24 +141,28 @@ def parse_line(monitor_id: str, line: str) -> Optional[Check]:
         return Check(
             monitor_id=monitor_id,
             time=moment,
-            status=CheckStatus(status),
+            status=_STATUS[status],
             latency_ms=float(latency) if latency else None,
             code=int(code) if code else None,
-            error=unescape(error),
+            error=unescape(error) if error else "",
             attempts=int(extra.get("attempts", 1)),
             details=details if isinstance(details, dict) else {},
             region=extra.get("region"),
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, KeyError):
         return None
 
 
-def read_checks(monitor_id: str, path: Path) -> list[Check]:
-    """Every whole, parseable line of a raw file, in file order; [] when the file is missing."""
-    return read_checks_sized(monitor_id, path)[0]
+def read_checks(monitor_id: str, path: Path, *, not_before: str = "") -> list[Check]:
+    """Every whole, parseable line of a raw file, in file order; [] when the file is missing.
+
+    ``not_before`` (an ISO time) skips, without parsing, lines stamped in an earlier second:
+    reading the last 24 hours then parses about half of yesterday's file.
+    """
+    return read_checks_sized(monitor_id, path, not_before=not_before)[0]
 
 
-def read_checks_sized(monitor_id: str, path: Path) -> tuple[list[Check], int]:
+def read_checks_sized(monitor_id: str, path: Path, *, not_before: str = "") -> tuple[list[Check], int]:
     """The checks of a raw file and the number of bytes they were read from."""
     try:
         data = path.read_bytes()
@@ -164,8 +170,11 @@ def read_checks_sized(monitor_id: str, path: Path) -> tuple[list[Check], int]:
         return [], 0
     lines = data.split(b"\n")
     lines.pop()  # what follows the last newline: empty, or a torn line from a killed write
+    cutoff = not_before[:19].encode("ascii")  # YYYY-MM-DDTHH:MM:SS: whole seconds compare as text
     checks = []
     for raw in lines:
+        if cutoff and raw[:19] < cutoff and not raw.startswith(b"#"):
+            continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -43,7 +43,7 @@ from generator.history.rollup import (
     uptime_percent,
 )
 from generator.models import Check, DayRollup, MonitorState
-from generator.timeutil import UTC, day_of
+from generator.timeutil import UTC, day_of, to_iso
 
 DayLike = Union[str, date, datetime]
 RAW_SERIES_SPAN = timedelta(days=7)  # latency_series reads raw checks up to this span, roll-ups beyond
@@ -175,7 +175,8 @@ class History:
         for day in self.layout.raw_days(monitor_id):
             if day < first or (last is not None and day > last):
                 continue
-            for check in rawlog.read_checks(monitor_id, self.layout.raw_file(monitor_id, day)):
+            cutoff = to_iso(since) if day == first else ""
+            for check in rawlog.read_checks(monitor_id, self.layout.raw_file(monitor_id, day), not_before=cutoff):
                 if check.time >= since and (until is None or check.time <= until):
                     found.append(check)
         found.sort(key=lambda c: c.time)
