@@ -332,3 +332,19 @@ def test_checks_since_skips_earlier_lines_without_losing_same_second_ones(tmp_pa
     since = base + timedelta(milliseconds=100)
     assert [c.time for c in history.checks("api", since)] == stamps[2:]
     assert [c.time for c in history.checks("api", base)] == stamps[1:]
+
+
+def test_points_match_checks_and_give_the_newest_check(history):
+    statuses = ["up", "degraded", "down", "no_data", "maintenance", "up"]
+    checks = [check(m * 7.5 - 30, statuses[m % len(statuses)], latency=None if m % 5 == 0 else 10.0 + m)
+              for m in range(300)]
+    history.record(checks)
+    since, until = T0 + timedelta(hours=2), T0 + timedelta(hours=30)
+    points, newest = history.points("api", since, until)
+    expected = [c for c in history.checks("api", since, until) if c.time > since]
+    assert points == [(c.time.timestamp(), c.status.value, c.latency_ms) for c in expected]
+    assert newest == expected[-1]
+    # a window ending before the file's last line still names its own newest check
+    points, newest = history.points("api", since, T0 + timedelta(hours=3))
+    assert newest is not None and newest.time.timestamp() == points[-1][0]
+    assert history.points("nobody", since, until) == ([], None)

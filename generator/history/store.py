@@ -182,6 +182,31 @@ class History:
         found.sort(key=lambda c: c.time)
         return found
 
+    def points(self, monitor_id: str, since: datetime, until: datetime) -> tuple[list[tuple[float, str, Optional[float]]], Optional[Check]]:
+        """``(epoch seconds, status, latency ms)`` of raw checks with ``since < time <= until``, by time,
+        and the latest of them as a full Check: a cheap read for charts and counts."""
+        since, until = _aware(since, "since"), _aware(until, "until")
+        low, high = since.timestamp(), until.timestamp()
+        first, last_day = day_of(since), day_of(until)
+        found: list[tuple[float, str, Optional[float]]] = []
+        newest_line = ""
+        for day in self.layout.raw_days(monitor_id):
+            if day < first or day > last_day:
+                continue
+            points, last_line = rawlog.read_points(self.layout.raw_file(monitor_id, day),
+                                                   not_before=to_iso(since) if day == first else "")
+            inside = [p for p in points if low < p[0] <= high]
+            if inside:
+                found.extend(inside)
+                newest_line = last_line
+        found.sort(key=lambda p: p[0])
+        check = rawlog.parse_line(monitor_id, newest_line) if newest_line else None
+        if found and (check is None or check.time.timestamp() != found[-1][0]):
+            # the newest point is not its file's last line (a later line, or out-of-order appends)
+            newest = [c for c in self.checks(monitor_id, since, until) if c.time.timestamp() == found[-1][0]]
+            check = newest[-1] if newest else None
+        return found, check
+
     def rollups(self, monitor_id: str, since_day: Optional[DayLike] = None) -> list[DayRollup]:
         """Daily roll-ups (ascending by day) from ``since_day`` on; reads only the roll-up files."""
         first = None if since_day is None else _as_day(since_day)

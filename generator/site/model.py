@@ -27,6 +27,19 @@ class Recent:
     last_check: Optional[Check] = None
 
     @classmethod
+    def of_points(cls, points: Iterable[tuple[float, str, Optional[float]]], last: Optional[Check]) -> "Recent":
+        """From History.points (already inside the window, by time)."""
+        counts = {"up": 0, "degraded": 0, "down": 0}
+        latency = []
+        for moment, status, ms in points:
+            if status in counts:
+                counts[status] += 1
+                if ms is not None and status != "down":
+                    latency.append((moment, ms))
+        return cls(up=counts["up"], degraded=counts["degraded"], down=counts["down"],
+                   latency=tuple(latency), last_check=last)
+
+    @classmethod
     def of(cls, checks: Iterable[Check], since: datetime, until: datetime) -> "Recent":
         """Checks with ``since < time <= until`` (the same window as History.uptime)."""
         up = degraded = down = 0

@@ -33,7 +33,7 @@ def _read(history, monitor_id: str, first_day: str, now: datetime) -> tuple[tupl
     today = now.date().isoformat()
     days = tuple(r for r in history.rollups(monitor_id, since_day=first_day) if r.day <= today)
     since = now - timedelta(hours=24)
-    recent = Recent.of(history.checks(monitor_id, since, now), since, now)
+    recent = Recent.of_points(*history.points(monitor_id, since, now))
     return days, recent
 
 
