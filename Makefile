@@ -20,11 +20,12 @@ node_modules/.installed: package.json
 
 npm-deps: node_modules/.installed
 
-# Debian's chromium for the browser tests; skipped when it is already there.
+# Debian's chromium for the browser tests (emoji font for faithful screenshots); skipped when a
+# Chromium or Chrome is already there (GitHub's Ubuntu runners ship google-chrome).
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium fonts-noto-color-emoji; \
 	fi
 
 run: $(STAMP)

@@ -10,6 +10,8 @@ host other than the loopback server.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import functools
 import http.server
 import threading
@@ -18,7 +20,21 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-CHROMIUM = "/usr/bin/chromium"
+def _find_chromium() -> str:
+    """$CHROMIUM, Debian's /usr/bin/chromium, or a Chromium/Chrome on PATH (GitHub's Ubuntu runners ship Chrome)."""
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return explicit
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium"
+
+
+CHROMIUM = _find_chromium()
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
