@@ -309,7 +309,7 @@ def _snapshot(site: Path) -> dict[str, bytes]:
         if path.is_file():
             data = path.read_bytes()
             if path.name == "build.json":
-                data = re.sub(rb'"built_at": "[^"]*"', b'"built_at": ""', data)
+                data = re.sub(rb'"built_at": ?"[^"]*"', b'"built_at":""', data)
             files[path.relative_to(site).as_posix()] = data
     return files
 

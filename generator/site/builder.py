@@ -65,7 +65,8 @@ class HistoryItem:
 
 
 def _json(value: Any) -> bytes:
-    return (json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    # compact: json's C encoder is only used without indent (pretty-printing cost 0.5 s at 1,000 monitors)
+    return (json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 class Renderer:
