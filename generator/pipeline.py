@@ -443,55 +443,80 @@ def reconcile(monitor: Monitor, state: MonitorState, tracker, report: RunReport)
 # --------------------------------------------------------------------------- recovery and notifications
 
 
+VERIFY_THREADS = 16  # services restarted in the same run are watched side by side, not one after another
+
+
 def recover(config: Config, states: dict[str, MonitorState], tracker, history, report: RunReport, out: _Out,
             windows: list[Maintenance]) -> dict[str, MonitorState]:
-    """Ask failing services to restart, watch them come back, and resolve in the same run."""
+    """Ask failing services to restart, watch them come back, and resolve in the same run.
+
+    Restart requests go out one after another (each is bounded by its timeout and the
+    attempt ledger is one file); the verification loops, up to ``verify_for`` each, run
+    concurrently, so ten services restarted together still take one window, not ten.
+    Tracker calls stay on this thread.
+    """
     candidates = [m for m in config.monitors if m.restart and states.get(m.id) and states[m.id].incident_open]
     if not candidates:
         return states
-    from generator.incidents.base import TrackerError
+    from concurrent.futures import ThreadPoolExecutor
+
     from generator.recovery import Recovery
     from generator.runner import probe_with_retries
-    from generator.status import step
 
     recovery = Recovery(history)
     states = dict(states)
-    failed: set[str] = set()
     last_checks = {c.monitor_id: c for c in report.checks}
+    accepted: list[tuple[Monitor, datetime]] = []
     for monitor in candidates:
         state = states[monitor.id]
         now = utcnow()
         if not recovery.due(monitor, state, now):
             continue
-        check = last_checks.get(monitor.id)
-        attempt = recovery.attempt(monitor, state, check, state.incident_key, now)
+        attempt = recovery.attempt(monitor, state, last_checks.get(monitor.id), state.incident_key, now)
         report.notes.append(f"restart requested for {monitor.id}: {'accepted' if attempt.ok else 'failed'}")
         _comment(tracker, state.incident_key, TimelineEntry(now, "restart", recovery.timeline_text(attempt)), report, monitor)
-        if not attempt.ok:
-            continue
-        verify_started = utcnow()
-        verification = recovery.verify(monitor, probe_with_retries, monitor.success_threshold)
+        if attempt.ok:
+            accepted.append((monitor, utcnow()))
+    if not accepted:
+        return states
+    with ThreadPoolExecutor(max_workers=min(VERIFY_THREADS, len(accepted)), thread_name_prefix="verify") as pool:
+        watching = [(monitor, started, pool.submit(recovery.verify, monitor, probe_with_retries, monitor.success_threshold))
+                    for monitor, started in accepted]
+        outcomes = [(monitor, started, future.result()) for monitor, started, future in watching]
+    failed: set[str] = set()
+    for monitor, verify_started, verification in outcomes:
         verification = mark_maintenance(verification, windows)
         history.record(verification)
-        for vcheck in verification:
-            key_before = state.incident_key  # step() moves it to last_incident_key on resolve
-            state, transitions = step(monitor, state, vcheck, flap_window=config.settings.flap_window)
-            for transition in transitions:
-                report.transitions.append(transition)
-                if transition.kind is TransitionKind.RESOLVED:
-                    took = duration_between(verify_started, vcheck.time).total_seconds()
-                    since_detect = duration_between(transition.started or now, vcheck.time).total_seconds()
-                    _comment(tracker, key_before, TimelineEntry(
-                        vcheck.time, "recovered",
-                        f"Recovered after the restart: answering again {took:.1f}s after the restart request "
-                        f"({format_duration(since_detect)} after the incident started)."), report, monitor)
-                state, ok = apply_transition(monitor, state, transition, tracker, report)
-                if not ok:
-                    failed.add(monitor.id)
-        states[monitor.id] = state
+        states[monitor.id], ok = _settle(config, monitor, states[monitor.id], verification, verify_started,
+                                         tracker, report)
+        if not ok:
+            failed.add(monitor.id)
     if failed:
         history.write_json(PENDING_CACHE, sorted(set(history.read_json(PENDING_CACHE, []) or []) | failed))
     return states
+
+
+def _settle(config: Config, monitor: Monitor, state: MonitorState, verification: list[Check],
+            verify_started: datetime, tracker, report: RunReport) -> tuple[MonitorState, bool]:
+    """Feed the verification checks to the status machine; a recovery resolves the incident now."""
+    from generator.status import step
+
+    ok = True
+    for vcheck in verification:
+        key_before = state.incident_key  # step() moves it to last_incident_key on resolve
+        state, transitions = step(monitor, state, vcheck, flap_window=config.settings.flap_window)
+        for transition in transitions:
+            report.transitions.append(transition)
+            if transition.kind is TransitionKind.RESOLVED:
+                took = duration_between(verify_started, vcheck.time).total_seconds()
+                since_start = duration_between(transition.started or verify_started, vcheck.time).total_seconds()
+                _comment(tracker, key_before, TimelineEntry(
+                    vcheck.time, "recovered",
+                    f"Recovered after the restart: answering again {took:.1f}s after the restart request "
+                    f"({format_duration(since_start)} after the incident started)."), report, monitor)
+            state, applied = apply_transition(monitor, state, transition, tracker, report)
+            ok = ok and applied
+    return state, ok
 
 
 def _comment(tracker, key: Optional[str], entry: TimelineEntry, report: RunReport, monitor: Monitor) -> None:

@@ -272,3 +272,57 @@ def test_broken_theme_override_is_a_clear_error_and_keeps_the_history(tmp_path: 
     (tmp_path / "site" / "static" / "style.css").write_text("body{background:#fefefe}")
     assert statusgen("build", cwd=tmp_path).returncode == 0
     assert (tmp_path / "_site" / "assets" / "style.css").read_text() == "body{background:#fefefe}"
+
+
+def test_two_services_restarted_in_one_run_both_resolve_in_it(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    with switchable_service() as first, switchable_service() as second:
+        services = {"/restart/first": first, "/restart/second": second}
+        calls: list[str] = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                calls.append(self.path)
+                service = services[self.path]
+                threading.Timer(1.0, lambda: setattr(service, "mode", "up")).start()  # back a second later
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{hook.server_address[1]}/restart"
+        try:
+            monitors = ""
+            for name, service in (("first", first), ("second", second)):
+                service.mode = "error"
+                monitors += textwrap.dedent(f"""\
+                  - id: {name}
+                    name: {name.title()}
+                    url: {service.url}
+                    timeout: 2s
+                    retries: 0
+                    restart:
+                      url: {base}/{name}
+                      secret: ${{HOOK_SECRET}}
+                      verify_every: 300ms
+                      verify_for: 10s
+                """)
+            (tmp_path / "monitors.yaml").write_text("monitors:\n" + textwrap.indent(monitors, "  "))
+            result = statusgen("run", "--no-build", cwd=tmp_path, env={"HOOK_SECRET": "s3cret-hook-key"})
+        finally:
+            hook.shutdown()
+            hook.server_close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(calls) == ["/restart/first", "/restart/second"]
+    for name in ("first", "second"):
+        [incident] = list((tmp_path / "incidents").glob(f"*-{name}-*.md"))
+        text = incident.read_text()
+        assert front_matter(incident)["status"] == "resolved", text
+        assert "Recovered after the restart" in text and "s3cret-hook-key" not in text
