@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import Optional, TextIO
 
 from generator import secrets
 from generator.exitcodes import BAD_INPUT as EXIT_BAD_INPUT
@@ -32,7 +32,7 @@ from generator.models import (
     Transition,
     TransitionKind,
 )
-from generator.timeutil import duration_between, format_duration, to_iso, utcnow
+from generator.timeutil import duration_between, format_duration, utcnow
 
 PENDING_CACHE = "tracker_pending"
 
@@ -118,22 +118,33 @@ def choose_tracker(config: Config, options: Options, history):
     if kind == "github":
         from generator.incidents.github import GitHubTracker, RetryPolicy
 
+        from generator.incidents.base import TrackerError
+
         token = env.get("GITHUB_TOKEN")
         repo = env.get("GITHUB_REPOSITORY") or config.site.repository
         if not token or not repo:
-            raise SystemExit("--tracker github needs GITHUB_TOKEN and GITHUB_REPOSITORY in the environment")
+            _usage_error("--tracker github needs GITHUB_TOKEN and GITHUB_REPOSITORY (or site.repository) to be set")
         secrets.register(token)
-        return GitHubTracker(
-            repo,
-            token,
-            base_url=env.get("GITHUB_API_URL", "https://api.github.com"),
-            cache=history,
-            site_url=site_url(config),
-            **github_tuning(env, RetryPolicy),
-        )
+        try:
+            return GitHubTracker(
+                repo,
+                token,
+                base_url=env.get("GITHUB_API_URL", "https://api.github.com"),
+                cache=history,
+                site_url=site_url(config),
+                **github_tuning(env, RetryPolicy),
+            )
+        except TrackerError as error:  # e.g. GITHUB_REPOSITORY not of the form owner/name
+            _usage_error(str(error))
     from generator.incidents.files import FilesTracker
 
     return FilesTracker(options.incidents_dir, site_url=site_url(config))
+
+
+def _usage_error(message: str) -> None:
+    """A setting the run cannot work with: say which, exit 2 (never a traceback)."""
+    print(f"statusgen: {secrets.mask(message)}", file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_BAD_INPUT)
 
 
 def github_tuning(env: dict, retry_policy) -> dict:
@@ -144,7 +155,7 @@ def github_tuning(env: dict, retry_policy) -> dict:
         try:
             return float(env.get(name, default))
         except ValueError:
-            raise SystemExit(f"{name}={env.get(name)!r} is not a number of seconds")
+            _usage_error(f"{name}={env.get(name)!r} is not a number of seconds")
 
     policy = retry_policy(budget=number("STATUSGEN_GITHUB_RETRY_BUDGET", 60.0),
                           backoff=number("STATUSGEN_GITHUB_BACKOFF", 1.0))

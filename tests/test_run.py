@@ -326,3 +326,17 @@ def test_two_services_restarted_in_one_run_both_resolve_in_it(tmp_path: Path) ->
         text = incident.read_text()
         assert front_matter(incident)["status"] == "resolved", text
         assert "Recovered after the restart" in text and "s3cret-hook-key" not in text
+
+
+def test_github_settings_errors_exit_2_without_traceback(tmp_path: Path, service) -> None:
+    write_config(tmp_path, service.url)
+    cases = [
+        (["--tracker", "github"], {}, "GITHUB_TOKEN"),
+        ([], {"GITHUB_TOKEN": "ghp_x", "GITHUB_REPOSITORY": "not a repo"}, "owner/name"),
+        ([], {"GITHUB_TOKEN": "ghp_x", "GITHUB_REPOSITORY": "a/b", "STATUSGEN_GITHUB_RETRY_BUDGET": "lots"},
+         "STATUSGEN_GITHUB_RETRY_BUDGET"),
+    ]
+    for args, env, words in cases:
+        result = statusgen("run", "--no-build", *args, cwd=tmp_path, env=env)
+        assert result.returncode == 2, (args, env, result.stderr)
+        assert words in result.stderr and "Traceback" not in result.stderr
