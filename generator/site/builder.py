@@ -7,6 +7,7 @@ Deterministic: the same SiteInput gives the same bytes in every file except
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -492,6 +493,28 @@ def _monitor_workers(renderer: "Renderer", writer: SiteWriter):
         _job = None
 
 
+def _masked(value: Optional[str]) -> Optional[str]:
+    return mask(value) if value else value
+
+
+def without_secrets(site: SiteInput) -> SiteInput:
+    """The input with secret values masked in every text the pages show from monitors.yaml.
+
+    ``${NAME}`` may stand in a monitor's name, group or description and in the site's title
+    (config resolves it everywhere); those texts reach pages, badges, the API and the feeds
+    through many paths, so they are masked once, here, before any of them is built.
+    """
+    config = site.config
+    monitors = tuple(
+        dataclasses.replace(m, name=mask(m.name), group=_masked(m.group), description=_masked(m.description))
+        if mask(f"{m.name}\n{m.group}\n{m.description}") != f"{m.name}\n{m.group}\n{m.description}" else m
+        for m in config.monitors
+    )
+    page = config.site
+    page = dataclasses.replace(page, title=mask(page.title), description=mask(page.description), logo=_masked(page.logo))
+    return dataclasses.replace(site, config=dataclasses.replace(config, site=page, monitors=monitors))
+
+
 def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Path | str] = None) -> BuildReport:
     """Write the whole site for ``site`` into ``out_dir`` (replaced as a whole at the end).
 
@@ -500,6 +523,7 @@ def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Pat
     """
     started = time.perf_counter()
     folders = theme_dirs(theme_dir)
+    site = without_secrets(site)
     renderer = Renderer(site, folders)
     writer = SiteWriter(Path(out_dir))
     report = BuildReport(out_dir=Path(out_dir), overall=renderer.overall.key)

@@ -1,0 +1,160 @@
+"""QA, as a hostile outsider and a careless operator: the published site, the GitHub
+integration and the restart agent. Each test here failed before the fix it comes with."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from generator import signing
+from generator.agent import load_agent_config, serve
+from generator.secrets import clear as clear_secrets
+from generator.secrets import register
+from generator.site import build_site
+from generator.site.sample import demo_inputs
+
+NOW = datetime(2026, 11, 24, 21, 30, tzinfo=timezone.utc)
+SECRET = "qa-s3cr3t-value-0042"
+
+
+def _files(site: Path):
+    return [p for p in site.rglob("*") if p.is_file()]
+
+
+# --------------------------------------------------------------------------- site: secrets
+
+
+def test_a_secret_in_monitor_name_group_or_site_title_reaches_no_file(tmp_path):
+    """``${NAME}`` is allowed in names and titles (config resolves it): the site must show *** instead."""
+    register(SECRET)
+    try:
+        config, history, incidents, maintenance = demo_inputs(tmp_path, now=NOW, count=3, incidents=3)
+        monitors = list(config.monitors)
+        monitors[0] = dataclasses.replace(monitors[0], name=f"API {SECRET}", group=f"Edge {SECRET}",
+                                          description=f"token {SECRET}")
+        site = dataclasses.replace(config.site, title=f"Acme {SECRET}", description=f"about {SECRET}")
+        config = dataclasses.replace(config, monitors=tuple(monitors), site=site)
+        out = tmp_path / "_site"
+        build_site(config, history, incidents, maintenance, out, now=NOW)
+        leaks = [str(p.relative_to(out)) for p in _files(out) if SECRET.encode() in p.read_bytes()]
+        assert leaks == []
+        home = (out / "index.html").read_text()
+        assert "API ***" in home and "Edge ***" in home and "Acme ***" in home
+    finally:
+        clear_secrets()
+
+
+# --------------------------------------------------------------------------- site: no request to other hosts
+
+
+def test_a_remote_logo_is_not_loaded_from_another_host(tmp_path):
+    """site.logo is "path or URL": a URL would make every visit request another host (and break
+    on sub-pages, where it became ``../https://...``)."""
+    config, history, incidents, maintenance = demo_inputs(tmp_path, now=NOW, count=2, incidents=2)
+    config = dataclasses.replace(config, site=dataclasses.replace(config.site, logo="https://cdn.example.net/logo.png"))
+    out = tmp_path / "_site"
+    report = build_site(config, history, incidents, maintenance, out, now=NOW)
+    for path in out.rglob("*.html"):
+        html = path.read_text()
+        assert "cdn.example.net" not in html, path
+    assert any("site.logo" in w for w in report.warnings)
+    # a logo shipped with the theme (assets/...) is still shown, relative to each page
+    config = dataclasses.replace(config, site=dataclasses.replace(config.site, logo="assets/favicon.svg"))
+    build_site(config, history, incidents, maintenance, out, now=NOW)
+    assert '<img src="assets/favicon.svg"' in (out / "index.html").read_text()
+    assert '<img src="../../assets/favicon.svg"' in (out / "monitors" / "svc-0000" / "index.html").read_text()
+
+
+# --------------------------------------------------------------------------- agent: replay
+
+
+AGENT_SECRET = "qa-agent-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def agent(tmp_path, monkeypatch):
+    import sys
+    import textwrap
+
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "rec.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'a').write('run\\n')\n")
+    config_file = tmp_path / "agent.yaml"
+    config_file.write_text(textwrap.dedent(f"""
+        secret: ${{QA_AGENT_SECRET}}
+        max_body: 1024
+        monitors:
+          web:
+            command: [{json.dumps(sys.executable)}, {json.dumps(str(script))}, {json.dumps(str(runs))}]
+            timeout: 10s
+        """))
+    monkeypatch.setenv("QA_AGENT_SECRET", AGENT_SECRET)
+    server = serve(load_agent_config(config_file), "127.0.0.1", 0, background=True)
+    server.runs_file = runs
+    yield server
+    server.agent.wait_idle(10)
+    server.shutdown()
+    server.server_close()
+
+
+def _restart_body(**extra) -> bytes:
+    document = {"event": "restart", "delivery": str(uuid.uuid4()), "attempt": 1,
+                "monitor": {"id": "web", "name": "Web"}, "incident": {"key": "7", "started": "2026-11-24T21:00:00Z"}}
+    document.update(extra)
+    return json.dumps(document).encode()
+
+
+def _signed_headers(body: bytes, stamp: int) -> dict[str, str]:
+    return {signing.TIMESTAMP_HEADER: str(stamp), signing.SIGNATURE_HEADER: signing.sign(AGENT_SECRET, stamp, body),
+            "Content-Type": "application/json"}
+
+
+def test_a_captured_request_replayed_with_new_unsigned_ids_does_not_restart_again(agent):
+    """Delivery and Idempotency-Key headers are not signed: changing them must not turn a replay
+    of a signed request (inside its 5-minute window) into a second restart."""
+    import time
+
+    body = _restart_body()
+    stamp = int(time.time())
+    first = requests.post(agent.url, data=body, timeout=10, headers={
+        **_signed_headers(body, stamp), signing.DELIVERY_HEADER: str(uuid.uuid4()), signing.IDEMPOTENCY_HEADER: "k-1"})
+    assert first.status_code == 202 and first.json()["status"] == "started"
+    assert agent.agent.wait_idle(10)
+    for headers in ({signing.DELIVERY_HEADER: str(uuid.uuid4()), signing.IDEMPOTENCY_HEADER: "k-2"},
+                    {signing.DELIVERY_HEADER: "not-a-uuid"}, {}):
+        again = requests.post(agent.url, data=body, timeout=10, headers={**_signed_headers(body, stamp), **headers})
+        assert again.status_code == 202 and again.json()["status"] == "done", headers
+        assert again.json()["delivery"] == first.json()["delivery"]
+    assert agent.agent.wait_idle(10)
+    assert agent.runs_file.read_text().count("run") == 1
+
+
+def test_agent_edges_body_of_exactly_max_body_unicode_headers_and_odd_timestamps(agent):
+    import time
+
+    body = _restart_body()
+    body = body[:-1] + b', "pad": "' + b"x" * (1024 - len(body) - 11) + b'"}'
+    assert len(body) == 1024
+    stamp = int(time.time())
+    exact = requests.post(agent.url, data=body, timeout=10, headers=_signed_headers(body, stamp))
+    assert exact.status_code == 202
+    over = body[:-2] + b'x"}'
+    assert requests.post(agent.url, data=over, timeout=10, headers=_signed_headers(over, stamp)).status_code == 413
+    # a float or a spaced timestamp is not unix seconds; a unicode key is refused, not a crash
+    other = _restart_body()
+    for stamp_text in (f"{stamp}.0", f"{stamp} 1", "１７００"):
+        headers = _signed_headers(other, stamp)
+        headers[signing.TIMESTAMP_HEADER] = stamp_text
+        answer = requests.post(agent.url, data=other, timeout=10,
+                               headers={k: v.encode("utf-8") for k, v in headers.items()})
+        assert answer.status_code == 401, stamp_text
+    headers = {**_signed_headers(other, stamp), signing.IDEMPOTENCY_HEADER: "clé-ü".encode("utf-8")}
+    assert requests.post(agent.url, data=other, timeout=10, headers=headers).status_code == 400
+    assert agent.agent.wait_idle(10)
