@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import multiprocessing
 import os
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional, Sequence
+from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup, escape
@@ -51,6 +53,7 @@ from generator.site.views import (
 from generator.timeutil import to_iso, utcnow
 
 HISTORY_PER_PAGE = 20
+log = logging.getLogger("statusgen.site")
 
 
 @dataclass(frozen=True)
@@ -515,6 +518,18 @@ def without_secrets(site: SiteInput) -> SiteInput:
     return dataclasses.replace(site, config=dataclasses.replace(config, site=page, monitors=monitors))
 
 
+def _local_logo(site: SiteInput, warnings: list[str]) -> SiteInput:
+    """A logo on another host would be requested by every visit (the site promises none): not shown."""
+    logo = site.config.site.logo
+    if not logo or not (urlsplit(logo.strip()).scheme or logo.strip().startswith("//")):
+        return site
+    warnings.append(f"site.logo: {logo!r} is not a file of the site, so it is not shown (pages make no request "
+                    f"to other hosts): put the image in site/static/ and write logo: assets/<file name>")
+    log.warning("%s", warnings[-1])
+    page = dataclasses.replace(site.config.site, logo=None)
+    return dataclasses.replace(site, config=dataclasses.replace(site.config, site=page))
+
+
 def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Path | str] = None) -> BuildReport:
     """Write the whole site for ``site`` into ``out_dir`` (replaced as a whole at the end).
 
@@ -523,10 +538,11 @@ def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Pat
     """
     started = time.perf_counter()
     folders = theme_dirs(theme_dir)
-    site = without_secrets(site)
+    warnings: list[str] = []
+    site = _local_logo(without_secrets(site), warnings)
     renderer = Renderer(site, folders)
     writer = SiteWriter(Path(out_dir))
-    report = BuildReport(out_dir=Path(out_dir), overall=renderer.overall.key)
+    report = BuildReport(out_dir=Path(out_dir), overall=renderer.overall.key, warnings=warnings)
     workers = None
     try:
         workers = _monitor_workers(renderer, writer)
