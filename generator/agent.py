@@ -238,11 +238,15 @@ class AgentState:
         self.idle = threading.Condition(self.lock)
         self.running: dict[str, Run] = {}
         self.done: OrderedDict[str, Run] = OrderedDict()
+        # signature -> key of the run it started: the delivery and key headers are not signed, so a
+        # replayed signed request (inside its freshness window) must map back to its first run
+        self.signed: OrderedDict[str, str] = OrderedDict()
         self.history: list[Run] = []  # finished runs, newest last (bounded), for tests and status
 
-    def claim(self, monitor_id: str, key: str, delivery: str) -> tuple[int, str, Run]:
+    def claim(self, monitor_id: str, key: str, delivery: str, signature: str = "") -> tuple[int, str, Run]:
         """Decide under the lock: (202 "started" | 202 "running"/"done" duplicate | 429 busy, run)."""
         with self.lock:
+            key = self.signed.get(signature, key) if signature else key
             previous = self.done.get(key)
             if previous is not None and previous.monitor_id == monitor_id:
                 return 202, "done", previous
@@ -253,6 +257,10 @@ class AgentState:
                 return 429, "busy", current
             run = Run(monitor_id=monitor_id, delivery=delivery, key=key, started=time.monotonic())
             self.running[monitor_id] = run
+            if signature:
+                self.signed[signature] = key
+                while len(self.signed) > DONE_KEEP:
+                    self.signed.popitem(last=False)
             return 202, "started", run
 
     def finish(self, run: Run) -> None:
@@ -462,7 +470,8 @@ class AgentHandler(BaseHTTPRequestHandler):
         if not TOKEN.match(key):
             self._answer(400, {"error": "bad Idempotency-Key"}, monitor=monitor_id, reason="bad key")
             return
-        code, status, run = self.server.agent.claim(monitor_id, key, delivery)
+        signature = (self.headers.get(signing.SIGNATURE_HEADER) or "").strip()  # verified above
+        code, status, run = self.server.agent.claim(monitor_id, key, delivery, signature)
         if code == 429:
             self._answer(429, {"error": "a restart of this monitor is in progress", "monitor": monitor_id,
                                "delivery": run.delivery, "status": status},
