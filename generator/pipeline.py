@@ -319,14 +319,22 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
     report.checks = checks
     _print_checks(out, config, checks)
 
-    states = advance(config, states, checks, windows, tracker, history, report, out)
-    history.save_states(states)
-
-    if options.recovery:
-        states = recover(config, states, tracker, history, report, out, windows)
+    try:
+        # The ledgers below decide what the tracker, the restart hooks and the notifications do:
+        # read them all before acting, so a broken one stops the run before anything half-happens.
+        for name in _ledgers():
+            history.read_json(name)
+        states = advance(config, states, checks, windows, tracker, history, report, out)
         history.save_states(states)
 
-    notify(config, report, history, tracker, out)
+        if options.recovery:
+            states = recover(config, states, tracker, history, report, out, windows)
+            history.save_states(states)
+
+        notify(config, report, history, tracker, out)
+    except (OSError, HistoryError) as error:  # the checks are recorded; nothing was overwritten
+        out.error(f"{options.data_dir}: {error}")
+        return EXIT_DATA
 
     build_failed = False
     if options.build:
@@ -349,6 +357,14 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
             out.error(f"tracker: {message}")
         return EXIT_TRACKER
     return EXIT_BAD_INPUT if build_failed else EXIT_OK
+
+
+def _ledgers() -> tuple[str, ...]:
+    """The cache files in data/cache/ a run acts on (pending tracker updates, restarts, notifications)."""
+    from generator.notify import CACHE_NAME as NOTIFY_CACHE
+    from generator.recovery import CACHE_NAME as RESTART_CACHE
+
+    return (PENDING_CACHE, RESTART_CACHE, NOTIFY_CACHE)
 
 
 def advance(config: Config, states: dict[str, MonitorState], checks: list[Check], windows: list[Maintenance],

@@ -1,0 +1,69 @@
+"""The command line as a hostile-but-honest operator uses it: broken files and folders, odd arguments.
+
+Every failure must be a clear message with a documented exit code (0, 2, 3, 4), never a
+traceback, and never cost recorded history. Real loopback services, real subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.switch import switchable_service
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def statusgen(*args: str, cwd: Path, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_") and k != "CI"}
+    environ.update(env or {})
+    environ["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+
+
+def write_config(folder: Path, *monitors: tuple[str, str]) -> None:
+    lines = ["defaults: {timeout: 2s, retries: 0}", "monitors:"]
+    lines += [f"  - {{id: {mid}, name: {mid.title()}, url: '{url}'}}" for mid, url in monitors]
+    (folder / "monitors.yaml").write_text("\n".join(lines) + "\n")
+
+
+def front_matter(path: Path) -> dict:
+    return yaml.safe_load(path.read_text().split("---\n", 2)[1])
+
+
+@pytest.fixture
+def service():
+    with switchable_service() as svc:
+        yield svc
+
+
+@pytest.mark.parametrize("name", ["tracker_pending", "restarts", "notify-sent"])
+def test_corrupt_cache_is_a_clear_data_error_and_checks_are_kept(tmp_path: Path, service, name: str) -> None:
+    write_config(tmp_path, ("shop", service.url))
+    first = statusgen("run", "--no-build", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    cache = tmp_path / "data" / "cache" / f"{name}.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text("{not json")
+    raw = next((tmp_path / "data" / "checks" / "shop").glob("*.tsv"))
+    lines_before = raw.read_text().count("\n")
+
+    result = statusgen("run", "--no-build", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 4, result.stderr
+    assert f"{name}.json" in result.stderr and "not valid JSON" in result.stderr
+    assert cache.read_text() == "{not json"  # left for the operator, not overwritten
+    assert raw.read_text().count("\n") == lines_before + 1  # this run's check is still recorded
