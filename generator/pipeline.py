@@ -336,7 +336,7 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         out.error(f"{options.data_dir}: {error}")
         return EXIT_DATA
 
-    build_failed = False
+    build_failed = data_failed = False
     if options.build:
         from generator.site import SiteError
 
@@ -344,6 +344,9 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
             _build(config, options, history, tracker, extra_incidents, windows, out)
         except TrackerError as error:
             report.tracker_errors.append(str(error))
+        except HistoryError as error:  # a broken roll-up: say which, overwrite nothing
+            out.error(f"site: {error}")
+            data_failed = True
         except (SiteError, OSError) as error:  # a broken theme override, a bad time zone, a full disk
             out.error(f"site: {error}")
             build_failed = True
@@ -356,6 +359,8 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         for message in report.tracker_errors:
             out.error(f"tracker: {message}")
         return EXIT_TRACKER
+    if data_failed:
+        return EXIT_DATA
     return EXIT_BAD_INPUT if build_failed else EXIT_OK
 
 
@@ -599,6 +604,7 @@ def _build(config: Config, options: Options, history, tracker, extra_incidents, 
 
 
 def build(options: Options) -> int:
+    from generator.history import HistoryError
     from generator.incidents.base import TrackerError
     from generator.site import SiteError
 
@@ -619,6 +625,9 @@ def build(options: Options) -> int:
     except TrackerError as error:
         out.error(f"tracker: {error}")
         code = EXIT_TRACKER
+    except HistoryError as error:
+        out.error(f"{options.data_dir}: {error}")
+        code = EXIT_DATA
     except (SiteError, OSError) as error:
         out.error(f"site: {error}")
         code = EXIT_BAD_INPUT

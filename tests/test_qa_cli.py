@@ -67,3 +67,15 @@ def test_corrupt_cache_is_a_clear_data_error_and_checks_are_kept(tmp_path: Path,
     assert f"{name}.json" in result.stderr and "not valid JSON" in result.stderr
     assert cache.read_text() == "{not json"  # left for the operator, not overwritten
     assert raw.read_text().count("\n") == lines_before + 1  # this run's check is still recorded
+
+
+def test_build_with_a_corrupt_rollup_exits_4_naming_the_file(tmp_path: Path, service) -> None:
+    write_config(tmp_path, ("shop", service.url))
+    assert statusgen("run", "--no-build", cwd=tmp_path).returncode == 0
+    rollup = next((tmp_path / "data" / "daily" / "shop").glob("*.json"))
+    rollup.write_text('{"broken')
+    result = statusgen("build", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 4, result.stderr
+    assert str(rollup.relative_to(tmp_path)) in result.stderr
+    assert rollup.read_text() == '{"broken'
