@@ -215,7 +215,7 @@ def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str
     if config is None:
         return EXIT_BAD_INPUT
     monitors = list(config.monitors)
-    if shard:
+    if shard is not None:  # --shard "" is a bad argument, not "no shard"
         from generator.shard import ShardError, parse_shard, select_shard
 
         try:
@@ -238,7 +238,11 @@ def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str
     if partial_out:
         from generator.shard import write_partial
 
-        write_partial(partial_out, checks, shard=shard, region=region, started=started, finished=utcnow())
+        try:
+            write_partial(partial_out, checks, shard=shard, region=region, started=started, finished=utcnow())
+        except OSError as error:  # --out names a folder, or a place that cannot be written
+            out.error(f"{partial_out}: cannot write the results: {error.strerror or error}")
+            return EXIT_BAD_INPUT
         out.line(f"wrote {len(checks)} results to {partial_out}")
     else:
         from generator.history import HistoryError
@@ -265,7 +269,12 @@ def merge(options: Options, partials: list[Path], merged_out: Path) -> int:
         out.error(str(error))
         return EXIT_BAD_INPUT
     checks = merge_partials(loaded, list(config.monitors), quorum=config.settings.quorum)
-    write_partial(merged_out, checks, started=min(p.started for p in loaded), finished=max(p.finished for p in loaded))
+    try:
+        write_partial(merged_out, checks, started=min(p.started for p in loaded),
+                      finished=max(p.finished for p in loaded))
+    except OSError as error:
+        out.error(f"{merged_out}: cannot write the merged results: {error.strerror or error}")
+        return EXIT_BAD_INPUT
     out.line(f"merged {len(loaded)} partial results into {merged_out}: {len(checks)} monitors")
     return EXIT_OK
 

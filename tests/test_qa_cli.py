@@ -79,3 +79,24 @@ def test_build_with_a_corrupt_rollup_exits_4_naming_the_file(tmp_path: Path, ser
     assert result.returncode == 4, result.stderr
     assert str(rollup.relative_to(tmp_path)) in result.stderr
     assert rollup.read_text() == '{"broken'
+
+
+@pytest.mark.parametrize("command", [["probe", "--out", "folder"], ["merge", "p.json", "--out", "folder"]])
+def test_partial_output_that_is_a_folder_is_a_clear_error(tmp_path: Path, service, command: list[str]) -> None:
+    write_config(tmp_path, ("shop", service.url))
+    assert statusgen("probe", "--out", "p.json", cwd=tmp_path).returncode == 0
+    (tmp_path / "folder").mkdir()
+    result = statusgen(*command, cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 2, result.stderr
+    assert "folder" in result.stderr
+
+
+def test_empty_shard_argument_is_rejected_before_probing(tmp_path: Path, service) -> None:
+    write_config(tmp_path, ("shop", service.url))
+    result = statusgen("probe", "--shard", "", "--out", "p.json", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 2, result.stderr
+    assert "--shard" in result.stderr
+    assert service.hits == 0
+    assert not (tmp_path / "p.json").exists()
