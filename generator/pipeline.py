@@ -79,8 +79,12 @@ class _Out:
 
     def flush_summary(self) -> None:
         if self.summary_path and self.markdown:
-            with open(self.summary_path, "a", encoding="utf-8") as handle:
-                handle.write("\n".join(self.markdown) + "\n")
+            try:
+                with open(self.summary_path, "a", encoding="utf-8") as handle:
+                    handle.write("\n".join(self.markdown) + "\n")
+            except OSError as error:  # the job summary is a courtesy: the run's work is already done
+                self.error(f"GITHUB_STEP_SUMMARY={self.summary_path}: cannot write the job summary: "
+                           f"{error.strerror or error}")
 
 
 # --------------------------------------------------------------------------- loading

@@ -100,3 +100,13 @@ def test_empty_shard_argument_is_rejected_before_probing(tmp_path: Path, service
     assert "--shard" in result.stderr
     assert service.hits == 0
     assert not (tmp_path / "p.json").exists()
+
+
+def test_unwritable_step_summary_does_not_fail_a_finished_run(tmp_path: Path, service) -> None:
+    write_config(tmp_path, ("shop", service.url))
+    result = statusgen("run", "--no-build", cwd=tmp_path,
+                       env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path)})
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert "GITHUB_STEP_SUMMARY" in result.stderr
+    assert (tmp_path / "data" / "state.json").is_file()
