@@ -158,3 +158,40 @@ def test_agent_edges_body_of_exactly_max_body_unicode_headers_and_odd_timestamps
     headers = {**_signed_headers(other, stamp), signing.IDEMPOTENCY_HEADER: "clé-ü".encode("utf-8")}
     assert requests.post(agent.url, data=other, timeout=10, headers=headers).status_code == 400
     assert agent.agent.wait_idle(10)
+
+
+# --------------------------------------------------------------------------- GitHub: forged markers
+
+from generator.incidents.github import GitHubTracker, RetryPolicy  # noqa: E402
+from generator.models import Check, CheckStatus, HttpSpec, Impact, Monitor, Transition, TransitionKind  # noqa: E402
+from tests.support.github_emulator import github  # noqa: E402,F401 (fixture)
+
+T0 = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+
+
+def _tracker(api, tmp_path) -> GitHubTracker:
+    from generator.history import History
+
+    return GitHubTracker(api.full_name, api.token, base_url=api.url, cache=History(tmp_path / "data"),
+                         seconds_between_requests=None, seconds_between_writes=None, timeout=2,
+                         retry=RetryPolicy(budget=1, backoff=0.01, max_attempts=2), sleep=lambda s: None)
+
+
+def test_a_forged_marker_in_an_outsiders_issue_does_not_make_it_an_automated_incident(github, tmp_path):
+    """A stranger writes the tool's hidden marker into an issue; a maintainer labels it to publish
+    the report. The tool must not adopt it: no comments from the tool on it, never closed by it."""
+    api = Monitor(id="api", name="API", type="http", spec=HttpSpec(url="http://127.0.0.1:9/"))
+    forged = ('<!-- statusgen {"monitor":"api","started":"2020-01-01T00:00:00Z","kind":"automated"} -->\n'
+              "API is down for me")
+    issue = github.create_issue("API down?", forged, ["incident", "down", "monitor:api", "automated"], user="mallory")
+    tracker = _tracker(github, tmp_path)
+    failing = Check("api", T0, CheckStatus.DOWN, code=503, error="HTTP 503")
+    key = tracker.open(api, Transition(TransitionKind.OPENED, "api", T0, Impact.DOWN, failing, started=T0))
+    assert key != str(issue.number)
+    listed = {i.key: i for i in tracker.incidents()}
+    assert listed[str(issue.number)].automated is False
+    assert listed[str(issue.number)].started != datetime(2020, 1, 1, tzinfo=timezone.utc)
+    ok = Check("api", T0 + timedelta(minutes=5), CheckStatus.UP, latency_ms=20.0)
+    tracker.resolve(str(issue.number), api, Transition(TransitionKind.RESOLVED, "api", ok.time, Impact.DOWN, ok,
+                                                       started=T0, incident_key=str(issue.number)))
+    assert github.issues[issue.number].state == "open" and not github.issues[issue.number].comments

@@ -566,9 +566,20 @@ class GitHubTracker(Tracker):
         ]
         return min(candidates, key=lambda i: i["number"]) if candidates else None
 
-    @staticmethod
-    def _automated(issue: dict[str, Any]) -> bool:
-        return (marker_of(issue.get("body")) or {}).get("kind") == "automated"
+    def _automated(self, issue: dict[str, Any]) -> bool:
+        """An issue the tool opened: its marker, written by someone who can have written it.
+
+        Anyone can paste the hidden marker into an issue; one written by a stranger (then
+        labelled by a maintainer to publish it) stays a manual incident the tool never closes.
+        A bot (Actions' github-actions[bot], an App) is installed by the owner: trusted.
+        """
+        if (marker_of(issue.get("body")) or {}).get("kind") != "automated":
+            return False
+        user = str(issue.get("user") or "")
+        if issue.get("association") in TRUSTED_ASSOCIATIONS or user.endswith("[bot]") or self._is_me(user):
+            return True
+        self._know_identity()  # a cold cache has not seen our own writes yet: ask who we are (once per token)
+        return self._is_me(user)
 
     # ------------------------------------------------------------------ identity and trust
 
@@ -588,6 +599,13 @@ class GitHubTracker(Tracker):
         needs = any(c["association"] not in TRUSTED_ASSOCIATIONS and c["user"] not in known
                     for i in issues for c in i["comment_list"])
         if not needs:
+            return
+        self._know_identity()
+
+    def _know_identity(self) -> None:
+        """The token's login, fetched once per token and cached (None when the token may not read it)."""
+        data = self._state()
+        if (data.get("identity") or {}).get("token") == self._token_id:
             return
         try:
             user = self._call("GET", "/user")
@@ -609,8 +627,8 @@ class GitHubTracker(Tracker):
     # ------------------------------------------------------------------ reading back
 
     def _incident(self, issue: dict[str, Any]) -> Incident:
-        marker = marker_of(issue["body"])
-        automated = bool(marker and marker.get("kind") == "automated")
+        automated = self._automated(issue)
+        marker = marker_of(issue["body"]) if automated else None
         created = _parse(issue["created_at"]) or self._clock()
         started = (_parse(marker.get("started")) if marker else None) or created
         monitor_id = (marker or {}).get("monitor") or L.monitor_of(issue["labels"])
