@@ -195,3 +195,21 @@ def test_a_forged_marker_in_an_outsiders_issue_does_not_make_it_an_automated_inc
     tracker.resolve(str(issue.number), api, Transition(TransitionKind.RESOLVED, "api", ok.time, Impact.DOWN, ok,
                                                        started=T0, incident_key=str(issue.number)))
     assert github.issues[issue.number].state == "open" and not github.issues[issue.number].comments
+
+
+def test_manual_issue_without_monitor_and_broken_maintenance_issues_build_a_site(github, tmp_path):
+    """Held up: a hand-written incident with no monitor: label is published (banner degraded), and
+    maintenance issues with bad YAML or an end before the start are reported, not fatal."""
+    github.create_issue("Payments slow", "Our bank is slow. ![x](https://evil.example/x.png)", ["incident", "degraded"])
+    github.create_issue("DB work", "```yaml\nstart: [oops\n```", ["maintenance"])
+    github.create_issue("Net work", "---\nstart: 2026-12-02T10:00:00Z\nend: 2026-12-01T10:00:00Z\n---\n", ["maintenance"])
+    tracker = _tracker(github, tmp_path)
+    incidents, windows = tracker.incidents(), tracker.maintenance()
+    assert [i.monitor_id for i in incidents] == [None] and windows == []
+    assert len(tracker.problems) == 2 and any("end must be after start" in p for p in tracker.problems)
+    config, history, _, _ = demo_inputs(tmp_path / "demo", now=NOW, count=2, incidents=1)
+    out = tmp_path / "_site"
+    build_site(config, history, incidents, windows, out, now=NOW)
+    page = (out / "incidents" / incidents[0].key / "index.html").read_text()
+    assert "Our bank is slow." in page and 'src="https://evil.example' not in page
+    assert json.loads((out / "api" / "v2" / "status.json").read_text())["status"]["indicator"] != "none"
