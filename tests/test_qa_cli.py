@@ -110,3 +110,18 @@ def test_unwritable_step_summary_does_not_fail_a_finished_run(tmp_path: Path, se
     assert result.returncode == 0, result.stderr
     assert "GITHUB_STEP_SUMMARY" in result.stderr
     assert (tmp_path / "data" / "state.json").is_file()
+
+
+def test_a_title_edited_by_hand_survives_the_resolve(tmp_path: Path, service) -> None:
+    """incidents/README.md: "you may edit the title ...: they are kept"."""
+    write_config(tmp_path, ("shop", service.url))
+    service.mode = "error"
+    assert statusgen("run", "--no-build", cwd=tmp_path).returncode == 0
+    (path,) = (tmp_path / "incidents").glob("*.md")
+    path.write_text(path.read_text().replace(front_matter(path)["title"], "Checkout outage at the CDN", 1))
+    service.mode = "up"
+    result = statusgen("run", "--no-build", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    meta = front_matter(path)
+    assert meta["status"] == "resolved"
+    assert meta["title"] == "Checkout outage at the CDN"

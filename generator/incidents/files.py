@@ -265,7 +265,9 @@ class FilesTracker(Tracker):
         meta["updated"] = iso(moment)
 
     def _set_impact(self, meta: dict[str, Any], monitor: Monitor, impact: Impact, resolved: bool) -> None:
-        meta["title"] = incident_title(monitor.name, impact)
+        # Only the tool's own title follows the impact; a title someone wrote is kept (incidents/README.md).
+        if not meta.get("title") or meta["title"] in {incident_title(monitor.name, known) for known in Impact}:
+            meta["title"] = incident_title(monitor.name, impact)
         meta["impact"] = impact.value
         meta["severity"] = impact.severity.value
         extra = meta.get("labels") if isinstance(meta.get("labels"), list) else []
