@@ -294,6 +294,19 @@ def test_identity_falls_back_when_the_token_cannot_read_user(github, tmp_path):
     assert len(github.requests("GET", r"^/user$")) == 1  # the failed look-up is remembered too
 
 
+def test_identity_lookup_during_an_outage_is_asked_again_later(run, github):
+    tracker = run.next()
+    key = tracker.open(monitor(), opened())
+    github.add_comment(int(key), "me too", user="alice")  # untrusted: judging it needs our identity
+    github.inject(*[Fault(kind="status", status=503, path=r"^/user$") for _ in range(4)])
+    run.next().incidents()  # GitHub answers 503 to /user for the whole run
+    assert [r.status for r in github.requests("GET", r"^/user$")] == [503] * 4
+    run.next().incidents()  # a later run asks again, and this time learns who it is
+    assert [r.status for r in github.requests("GET", r"^/user$")][-1] == 200
+    run.next().incidents()
+    assert len(github.requests("GET", r"^/user$")) == 5  # then it is remembered
+
+
 # --------------------------------------------------------------------------- faults
 
 

@@ -611,6 +611,10 @@ class GitHubTracker(Tracker):
             user = self._call("GET", "/user")
             data["identity"] = {"token": self._token_id, "login": user.get("login")}
         except TrackerError as error:
+            if getattr(error, "status", None) not in (401, 403, 404):
+                # GitHub is unavailable, not refusing: ask again on a later run.
+                log.info("GitHub identity not fetched (%s); will ask again", error)
+                return
             # An installation token (Actions' GITHUB_TOKEN) may not read /user: fall back to
             # the logins seen on our own writes, and remember that we tried.
             log.info("GitHub identity unavailable (%s); trusting the tool's own comments by author", error)
