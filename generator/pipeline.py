@@ -407,6 +407,10 @@ def advance(config: Config, states: dict[str, MonitorState], checks: list[Check]
             if not ok:
                 failures.add(monitor.id)
         states[monitor.id] = state
+    # A monitor taken out of monitors.yaml (or renamed) can never recover: close its incident.
+    for monitor_id in sorted(states):
+        if config.monitor(monitor_id) is None and states[monitor_id].incident_open:
+            states[monitor_id] = retire(monitor_id, states[monitor_id], tracker, report)
     # Tracker updates that failed in an earlier run: make the tracker agree with the state now.
     for monitor_id in sorted(earlier_failures - failures):
         monitor = config.monitor(monitor_id)
@@ -452,6 +456,32 @@ def apply_transition(monitor: Monitor, state: MonitorState, transition: Transiti
 def _find_key(tracker, monitor: Monitor) -> Optional[str]:
     incident = tracker.find_open(monitor.id)
     return incident.key if incident else None
+
+
+def retire(monitor_id: str, state: MonitorState, tracker, report: RunReport) -> MonitorState:
+    """Resolve the open incident of a monitor no longer configured; on a tracker failure the
+    state stays open, so the next run tries again."""
+    from generator.incidents.base import TrackerError
+    from generator.models import HttpSpec, Impact
+
+    now = utcnow()
+    # the trackers need a Monitor; only its id and name are used to resolve
+    monitor = Monitor(id=monitor_id, name=monitor_id, type="http", spec=HttpSpec(url=""))
+    try:
+        key = state.incident_key or _find_key(tracker, monitor)
+        if key:
+            tracker.comment(key, TimelineEntry(now, "comment", f"`{monitor_id}` is no longer in monitors.yaml, "
+                                                               "so nothing watches it any more: closing this incident."))
+            check = Check(monitor_id, now, CheckStatus.NO_DATA, error="monitor removed from monitors.yaml")
+            tracker.resolve(key, monitor, Transition(TransitionKind.RESOLVED, monitor_id, now,
+                                                     state.incident_impact or Impact.DOWN, check,
+                                                     started=state.incident_started, incident_key=key))
+        report.notes.append(f"resolved incident {key} for {monitor_id}: {monitor_id} was removed from monitors.yaml")
+    except TrackerError as error:
+        report.tracker_errors.append(f"{monitor_id}: resolve (removed from monitors.yaml): {error}")
+        return state
+    return state.evolve(incident_open=False, incident_key=None, last_incident_key=key or state.last_incident_key,
+                        last_resolved=now)
 
 
 def reconcile(monitor: Monitor, state: MonitorState, tracker, report: RunReport) -> tuple[MonitorState, bool]:

@@ -112,6 +112,33 @@ def test_unwritable_step_summary_does_not_fail_a_finished_run(tmp_path: Path, se
     assert (tmp_path / "data" / "state.json").is_file()
 
 
+def test_removed_monitor_has_its_open_incident_resolved(tmp_path: Path, service) -> None:
+    """A monitor taken out of monitors.yaml (or renamed) must not leave an incident open forever."""
+    write_config(tmp_path, ("shop", service.url), ("blog", service.url))
+    service.mode = "error"
+    opened = statusgen("run", "--no-build", cwd=tmp_path)
+    assert opened.returncode == 0, opened.stderr
+    files = {front_matter(p)["monitor"]: p for p in (tmp_path / "incidents").glob("*.md")}
+    assert set(files) == {"shop", "blog"}
+
+    write_config(tmp_path, ("shop", service.url), ("blog-v2", service.url))  # blog renamed
+    result = statusgen("run", "--no-build", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert front_matter(files["blog"])["status"] == "resolved"
+    text = files["blog"].read_text()
+    assert "no longer in monitors.yaml" in text and "removed from monitors.yaml" in text
+    assert "is back up" not in text  # it was never seen up again
+    assert front_matter(files["shop"])["status"] == "open"  # still configured, still down
+    states = json.loads((tmp_path / "data" / "state.json").read_text())["monitors"]
+    assert states["blog"]["incident_open"] is False
+
+    again = statusgen("run", "--no-build", cwd=tmp_path)  # nothing more happens to it
+    assert again.returncode == 0, again.stderr
+    assert "blog:" not in again.stdout.replace("blog-v2", "")
+    assert sum(1 for p in (tmp_path / "incidents").glob("*.md") if front_matter(p)["monitor"] == "blog") == 1
+
+
 def test_a_title_edited_by_hand_survives_the_resolve(tmp_path: Path, service) -> None:
     """incidents/README.md: "you may edit the title ...: they are kept"."""
     write_config(tmp_path, ("shop", service.url))

@@ -39,7 +39,7 @@ from generator.incidents.markdown import (
     split_front_matter,
     strip_timeline,
 )
-from generator.models import Impact, Incident, Maintenance, Monitor, TimelineEntry, Transition, TransitionKind
+from generator.models import CheckStatus, Impact, Incident, Maintenance, Monitor, TimelineEntry, Transition, TransitionKind
 from generator.secrets import mask
 from generator.timeutil import UTC, day_of, duration_between, format_duration
 
@@ -375,8 +375,8 @@ class FilesTracker(Tracker):
         meta["downtime"] = downtime
         self._set_impact(meta, monitor, impact, resolved=True)
         self._touch(meta, transition.time)
-        body = add_timeline_entry(
-            document.body,
-            TimelineEntry(transition.time, "resolved", f"{monitor.name} is back up after {downtime} of downtime."),
-        )
+        text = f"{monitor.name} is back up after {downtime} of downtime."
+        if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
+            text = f"Closed after {downtime}: {transition.check.error or 'no data'}."
+        body = add_timeline_entry(document.body, TimelineEntry(transition.time, "resolved", text))
         self._save(path, meta, body)
