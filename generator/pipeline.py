@@ -8,6 +8,7 @@ build; the run says so with its exit code and reconciles on the next run.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -119,6 +120,13 @@ def choose_tracker(config: Config, options: Options, history):
     kind = options.tracker
     if kind is None:
         kind = "github" if env.get("GITHUB_TOKEN") and env.get("GITHUB_REPOSITORY") else "files"
+        if kind == "files" and env.get("GITHUB_ACTIONS") == "true":
+            # On a runner the checkout is thrown away: incident files there are lost unless committed.
+            missing = " and ".join(n for n in ("GITHUB_TOKEN", "GITHUB_REPOSITORY") if not env.get(n))
+            logging.getLogger(__name__).warning(
+                "running under GitHub Actions without %s: incidents are kept as Markdown files in %s/, "
+                "not as issues; pass GITHUB_TOKEN: ${{ github.token }} to this step (or --tracker files "
+                "if that is what you want)", missing, options.incidents_dir)
     if kind == "github":
         from generator.incidents.github import GitHubTracker, RetryPolicy
 

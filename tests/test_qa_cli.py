@@ -139,6 +139,17 @@ def test_removed_monitor_has_its_open_incident_resolved(tmp_path: Path, service)
     assert sum(1 for p in (tmp_path / "incidents").glob("*.md") if front_matter(p)["monitor"] == "blog") == 1
 
 
+def test_actions_without_token_warns_that_incidents_go_to_files(tmp_path: Path, service) -> None:
+    write_config(tmp_path, ("shop", service.url))
+    result = statusgen("run", "--no-build", cwd=tmp_path, env={"CI": "true", "GITHUB_ACTIONS": "true"})
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert "GITHUB_TOKEN" in result.stderr and "incidents" in result.stderr
+    quiet = statusgen("run", "--no-build", "--tracker", "files", cwd=tmp_path,
+                      env={"CI": "true", "GITHUB_ACTIONS": "true"})
+    assert "GITHUB_TOKEN" not in quiet.stderr
+
+
 def test_a_title_edited_by_hand_survives_the_resolve(tmp_path: Path, service) -> None:
     """incidents/README.md: "you may edit the title ...: they are kept"."""
     write_config(tmp_path, ("shop", service.url))
