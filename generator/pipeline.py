@@ -454,7 +454,10 @@ def apply_transition(monitor: Monitor, state: MonitorState, transition: Transiti
                 tracker.resolve(key, monitor, transition)
             state = state.evolve(last_incident_key=key or state.last_incident_key, incident_key=None)
             downtime = format_duration(duration_between(transition.started or transition.time, transition.time).total_seconds())
-            report.notes.append(f"resolved incident {key} for {monitor.id} after {downtime}")
+            if key:
+                report.notes.append(f"resolved incident {key} for {monitor.id} after {downtime}")
+            else:  # the tracker failed when this incident opened, so there is nothing to close
+                report.notes.append(f"{monitor.id} recovered after {downtime} (no incident was recorded for it)")
         return state, True
     except TrackerError as error:
         report.tracker_errors.append(f"{monitor.id}: {transition.kind.value}: {error}")

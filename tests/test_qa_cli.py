@@ -163,3 +163,18 @@ def test_a_title_edited_by_hand_survives_the_resolve(tmp_path: Path, service) ->
     meta = front_matter(path)
     assert meta["status"] == "resolved"
     assert meta["title"] == "Checkout outage at the CDN"
+
+
+def test_recovery_after_a_failed_open_does_not_claim_to_resolve_incident_none(tmp_path: Path, service) -> None:
+    write_config(tmp_path, ("shop", service.url))
+    (tmp_path / "not-a-folder").write_text("x")
+    service.mode = "error"
+    failed = statusgen("run", "--no-build", "--incidents", "not-a-folder", cwd=tmp_path)
+    no_traceback(failed)
+    assert failed.returncode == 3, failed.stderr
+    assert "not-a-folder" in failed.stderr
+    service.mode = "up"
+    result = statusgen("run", "--no-build", "--incidents", "not-a-folder", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "incident None" not in result.stdout
+    assert "shop recovered" in result.stdout
