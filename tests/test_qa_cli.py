@@ -178,3 +178,23 @@ def test_recovery_after_a_failed_open_does_not_claim_to_resolve_incident_none(tm
     assert result.returncode == 0, result.stderr
     assert "incident None" not in result.stdout
     assert "shop recovered" in result.stdout
+
+
+@pytest.mark.parametrize("which", ["state", "rollup"])
+def test_history_written_by_a_newer_statusgen_is_not_downgraded(tmp_path: Path, service, which: str) -> None:
+    """Rewriting a newer format with this version's fields would drop what this version does not know."""
+    write_config(tmp_path, ("shop", service.url))
+    assert statusgen("run", "--no-build", cwd=tmp_path).returncode == 0
+    path = (tmp_path / "data" / "state.json" if which == "state"
+            else next((tmp_path / "data" / "daily" / "shop").glob("*.json")))
+    document = json.loads(path.read_text())
+    document["version"] = 99
+    document["added_later"] = {"kept": True}
+    path.write_text(json.dumps(document))
+    before = path.read_text()
+
+    result = statusgen("run", "--no-build", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 4, result.stderr
+    assert path.name in result.stderr and "newer" in result.stderr
+    assert path.read_text() == before

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from generator.fsutil import atomic_write_text
-from generator.history.errors import HistoryError
+from generator.history.errors import HistoryError, refuse_newer
 from generator.models import Check, CheckStatus, DayRollup
 
 VERSION = 1
@@ -123,6 +123,7 @@ def _from_json(path: Path, monitor_id: str, value: object) -> RollupYear:
 
     if not isinstance(value, dict):
         raise bad("expected a JSON object")
+    refuse_newer(path, value, "daily roll-ups", VERSION)
     columns = value.get("columns")
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) or "day" not in columns:
         raise bad("'columns' must list the column names, 'day' first")

@@ -2,7 +2,8 @@
 
 Fields are converted by their declared type, so a field added to MonitorState
 later is stored without a change here; unknown keys in the file (from a newer
-version) are ignored, missing ones take the dataclass default.
+version) are ignored, missing ones take the dataclass default. A file whose ``version`` is
+higher than this module's is refused, never rewritten in the older format.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.fsutil import atomic_write_json
-from generator.history.errors import HistoryError
+from generator.history.errors import HistoryError, refuse_newer
 from generator.models import MonitorState
 from generator.timeutil import parse_iso, to_iso
 
@@ -102,6 +103,7 @@ def load_states(path: Path) -> dict[str, MonitorState]:
         raise HistoryError(
             f"{path}: monitor states are not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); {advice}"
         ) from None
+    refuse_newer(path, document, "monitor states", VERSION)
     monitors = document.get("monitors") if isinstance(document, dict) else None
     if not isinstance(monitors, dict):
         raise HistoryError(f'{path}: expected {{"monitors": {{<id>: <state>}}}}; {advice}')
