@@ -23,6 +23,16 @@ def _common(parser: argparse.ArgumentParser, *, site: bool = True) -> None:
         parser.set_defaults(site_out="_site", theme=None)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="statusgen", description="A status page that lives in a git repository.")
     parser.add_argument("--version", action="version", version=f"statusgen {__version__}")
@@ -64,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start local demo services on loopback and run the main job against them")
     _common(demo)
-    demo.add_argument("--runs", type=int, default=3, help="how many runs to make (default 3)")
+    demo.add_argument("--runs", type=_positive, default=3, help="how many runs to make (default 3)")
     demo.add_argument("--serve", action="store_true", help="keep the demo services and a site server running")
     demo.set_defaults(func=cmd_demo)
 

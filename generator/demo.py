@@ -10,6 +10,7 @@ so the demo leaves behind a real history, a resolved incident, an open
 from __future__ import annotations
 
 import functools
+import sys
 import http.server
 import json
 import threading
@@ -18,6 +19,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
+
+from generator.exitcodes import BAD_INPUT
 
 HOST = "127.0.0.1"
 SITE_PORT, SLOW_PORT, PAYMENTS_PORT = 8711, 8712, 8713
@@ -54,7 +57,8 @@ def service(port: int, handler=_DemoHandler) -> Iterator[http.server.ThreadingHT
     try:
         server = http.server.ThreadingHTTPServer((HOST, port), handler)
     except OSError as error:
-        raise SystemExit(f"demo: cannot listen on {HOST}:{port} ({error.strerror}); is another demo running?")
+        print(f"demo: cannot listen on {HOST}:{port} ({error.strerror}); is another demo running?", file=sys.stderr)
+        raise SystemExit(BAD_INPUT) from None
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

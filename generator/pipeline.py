@@ -326,6 +326,11 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         except ShardError as error:
             out.error(str(error))
             return EXIT_BAD_INPUT
+        unknown = sorted({c.monitor_id for c in checks} - {m.id for m in config.monitors})
+        if unknown:  # results from an older monitors.yaml: recording them would grow orphan history
+            out.error(f"warning: {options.checks_file}: ignoring results for monitors not in "
+                      f"{options.config_path}: {', '.join(unknown)}")
+            checks = [c for c in checks if c.monitor_id not in unknown]
     else:
         checks = _probe_all(config, config.monitors)
     checks = mark_maintenance(checks, windows)

@@ -340,3 +340,55 @@ def test_github_settings_errors_exit_2_without_traceback(tmp_path: Path, service
         result = statusgen("run", "--no-build", *args, cwd=tmp_path, env=env)
         assert result.returncode == 2, (args, env, result.stderr)
         assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_github_issue_of_a_removed_monitor_is_closed_with_the_reason(tmp_path: Path, service, github) -> None:
+    env = github_env(github)
+    write_config(tmp_path, service.url)
+    service.mode = "error"
+    assert statusgen("run", "--no-build", cwd=tmp_path, env=env).returncode == 0
+    [number] = list(github.issues)
+    config = tmp_path / "monitors.yaml"
+    config.write_text(config.read_text().replace("id: shop", "id: shop-v2"))  # renamed in a pull request
+    result = statusgen("run", "--no-build", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert github.issues[number].state == "closed"
+    assert "resolved" in github.issue_labels(number)
+    closing = [c.body for c in github.comments.values() if c.issue == number][-1]
+    assert "monitors.yaml" in closing and "is back up" not in closing
+
+
+def test_demo_refuses_bad_run_counts_and_busy_ports(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "monitors.yaml").write_text((ROOT / "monitors.yaml").read_text())
+    for runs in ("0", "-1", "many"):
+        result = statusgen("demo", "--runs", runs, cwd=tmp_path)
+        assert result.returncode == 2 and "--runs" in result.stderr, result.stderr
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            busy.bind(("127.0.0.1", 8711))
+        except OSError:
+            pytest.skip("port 8711 is in use on this machine")
+        busy.listen()
+        result = statusgen("demo", "--runs", "1", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "8711" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_merged_results_for_unknown_monitors_are_not_recorded(tmp_path: Path, service) -> None:
+    from generator.models import Check, CheckStatus
+    from generator.shard import write_partial
+    from generator.timeutil import utcnow
+
+    write_config(tmp_path, service.url)
+    now = utcnow()
+    write_partial(tmp_path / "merged.json", [Check("shop", now, CheckStatus.UP, latency_ms=5.0, code=200),
+                                             Check("retired", now, CheckStatus.DOWN, error="gone")],
+                  started=now, finished=now)
+    result = statusgen("run", "--no-build", "--checks", "merged.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "retired" in result.stderr
+    assert (tmp_path / "data" / "checks" / "shop").is_dir()
+    assert not (tmp_path / "data" / "checks" / "retired").exists()

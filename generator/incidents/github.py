@@ -41,6 +41,7 @@ from generator.incidents import labels as L
 from generator.incidents.base import Tracker, TrackerError
 from generator.models import (
     Check,
+    CheckStatus,
     Comment,
     Impact,
     Incident,
@@ -249,6 +250,9 @@ class GitHubTracker(Tracker):
         downtime = format_duration(duration_between(started, transition.time).total_seconds())
         text = (f"**Resolved**: {monitor.name} is back up at {_human(transition.time)} UTC "
                 f"after **{downtime}** of downtime.")
+        if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
+            text = (f"**Closed** at {_human(transition.time)} UTC after **{downtime}**: "
+                    f"{secrets.mask(transition.check.error) or 'no data'}.")
         self._post_event(str(issue["number"]), "resolved", transition.time, text)
         names = [*issue["labels"], *([L.RESOLVED] if L.RESOLVED not in issue["labels"] else [])]
         self._ensure_labels(names)
