@@ -213,3 +213,14 @@ def test_manual_issue_without_monitor_and_broken_maintenance_issues_build_a_site
     page = (out / "incidents" / incidents[0].key / "index.html").read_text()
     assert "Our bank is slow." in page and 'src="https://evil.example' not in page
     assert json.loads((out / "api" / "v2" / "status.json").read_text())["status"]["indicator"] != "none"
+
+
+def test_only_web_links_to_the_issue_reach_an_incident_page(tmp_path):
+    config, history, incidents, maintenance = demo_inputs(tmp_path, now=NOW, count=2, incidents=2)
+    hostile = dataclasses.replace(incidents[0], url="javascript:alert(1)")
+    good = dataclasses.replace(incidents[1], url="https://github.com/acme/status/issues/7")
+    out = tmp_path / "_site"
+    build_site(config, history, [hostile, good, *incidents[2:]], maintenance, out, now=NOW)
+    pages = {p.parent.name: p.read_text() for p in (out / "incidents").glob("*/index.html")}
+    assert "javascript:" not in "".join(pages.values())
+    assert any('href="https://github.com/acme/status/issues/7"' in html for html in pages.values())

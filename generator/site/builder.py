@@ -308,6 +308,8 @@ class Renderer:
             self.incident_pages[incident.key],
             "incident.html",
             incident=incident,
+            # only a web link is offered: a javascript: or data: URL from a backend never reaches an href
+            issue_url=incident.url if (incident.url or "").startswith(("https://", "http://")) else None,
             timeline=sorted(entries, key=lambda e: e[0]),
             comments=comments,
             end=incident.resolved if not incident.is_open else None,
