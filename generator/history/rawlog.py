@@ -131,7 +131,7 @@ def parse_line(monitor_id: str, line: str) -> Optional[Check]:
     try:
         if not stamp.endswith("Z"):
             return None
-        moment = datetime.fromisoformat(stamp)  # "...Z" parses as UTC: no astimezone needed
+        moment = datetime.fromisoformat(stamp[:-1] + "+00:00")  # Python 3.10 does not read "Z"
         if moment.tzinfo is None or moment.utcoffset():
             return None
         extra = json.loads(extra_text) if extra_text else {}
@@ -207,7 +207,7 @@ def read_points(path: Path, *, not_before: str = "") -> tuple[list[tuple[float, 
         if len(parts) != 4 or not parts[0].endswith(b"Z"):
             continue
         try:
-            moment = datetime.fromisoformat(parts[0].decode("ascii"))
+            moment = datetime.fromisoformat(parts[0][:-1].decode("ascii") + "+00:00")
             status = parts[1].decode("ascii")
             if status not in _STATUS or moment.utcoffset():
                 continue
