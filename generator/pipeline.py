@@ -8,34 +8,30 @@ build; the run says so with its exit code and reconciles on the next run.
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Optional, TextIO
 
-from generator import secrets
 from generator.exitcodes import BAD_INPUT as EXIT_BAD_INPUT
 from generator.exitcodes import DATA as EXIT_DATA
 from generator.exitcodes import OK as EXIT_OK
 from generator.exitcodes import TRACKER as EXIT_TRACKER
+from generator.incidents.select import choose_tracker, local_notices, site_url
+from generator.incidents.sync import PENDING_CACHE, advance, apply_transition, comment
 from generator.models import (
     Check,
     CheckStatus,
     Config,
-    Incident,
     Maintenance,
     Monitor,
     MonitorState,
     TimelineEntry,
-    Transition,
     TransitionKind,
 )
+from generator.report import Console, RunReport
 from generator.timeutil import duration_between, format_duration, utcnow
-
-PENDING_CACHE = "tracker_pending"
 
 
 @dataclass
@@ -52,46 +48,10 @@ class Options:
     recovery: bool = True
 
 
-@dataclass
-class RunReport:
-    checks: list[Check] = field(default_factory=list)
-    transitions: list[Transition] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # human lines: what opened, changed, resolved
-    tracker_errors: list[str] = field(default_factory=list)
-    keys: dict[str, str] = field(default_factory=dict)  # monitor id -> incident key opened this run
-
-
-class _Out:
-    """Prints to stdout and mirrors into a Markdown job summary when GITHUB_STEP_SUMMARY is set."""
-
-    def __init__(self, environ: dict, stream: TextIO | None = None):
-        self.stream = stream or sys.stdout
-        self.summary_path = environ.get("GITHUB_STEP_SUMMARY")
-        self.markdown: list[str] = []
-
-    def line(self, text: str = "") -> None:
-        print(secrets.mask(text), file=self.stream, flush=True)
-
-    def error(self, text: str) -> None:
-        print(secrets.mask(text), file=sys.stderr, flush=True)
-
-    def md(self, text: str) -> None:
-        self.markdown.append(secrets.mask(text))
-
-    def flush_summary(self) -> None:
-        if self.summary_path and self.markdown:
-            try:
-                with open(self.summary_path, "a", encoding="utf-8") as handle:
-                    handle.write("\n".join(self.markdown) + "\n")
-            except OSError as error:  # the job summary is a courtesy: the run's work is already done
-                self.error(f"GITHUB_STEP_SUMMARY={self.summary_path}: cannot write the job summary: "
-                           f"{error.strerror or error}")
-
-
 # --------------------------------------------------------------------------- loading
 
 
-def load(options: Options, out: _Out) -> Optional[Config]:
+def load(options: Options, out: Console) -> Optional[Config]:
     from generator.config import ConfigError, format_problems, load_config
 
     try:
@@ -105,88 +65,6 @@ def open_history(config: Config, options: Options):
     from generator.history import History
 
     return History(options.data_dir, retention_days=config.settings.retention_days)
-
-
-def site_url(config: Config) -> Optional[str]:
-    base = config.site.base_url
-    if not base:
-        return None
-    return base if base.endswith("/") else base + "/"
-
-
-def choose_tracker(config: Config, options: Options, history):
-    """GitHub when asked, or when a token and repository are in the environment; files otherwise."""
-    env = options.environ
-    kind = options.tracker
-    if kind is None:
-        kind = "github" if env.get("GITHUB_TOKEN") and env.get("GITHUB_REPOSITORY") else "files"
-        if kind == "files" and env.get("GITHUB_ACTIONS") == "true":
-            # On a runner the checkout is thrown away: incident files there are lost unless committed.
-            missing = " and ".join(n for n in ("GITHUB_TOKEN", "GITHUB_REPOSITORY") if not env.get(n))
-            logging.getLogger(__name__).warning(
-                "running under GitHub Actions without %s: incidents are kept as Markdown files in %s/, "
-                "not as issues; pass GITHUB_TOKEN: ${{ github.token }} to this step (or --tracker files "
-                "if that is what you want)", missing, options.incidents_dir)
-    if kind == "github":
-        from generator.incidents.github import GitHubTracker, RetryPolicy
-
-        from generator.incidents.base import TrackerError
-
-        token = env.get("GITHUB_TOKEN")
-        repo = env.get("GITHUB_REPOSITORY") or config.site.repository
-        if not token or not repo:
-            _usage_error("--tracker github needs GITHUB_TOKEN and GITHUB_REPOSITORY (or site.repository) to be set")
-        secrets.register(token)
-        try:
-            return GitHubTracker(
-                repo,
-                token,
-                base_url=env.get("GITHUB_API_URL", "https://api.github.com"),
-                cache=history,
-                site_url=site_url(config),
-                **github_tuning(env, RetryPolicy),
-            )
-        except TrackerError as error:  # e.g. GITHUB_REPOSITORY not of the form owner/name
-            _usage_error(str(error))
-    from generator.incidents.files import FilesTracker
-
-    return FilesTracker(options.incidents_dir, site_url=site_url(config))
-
-
-def _usage_error(message: str) -> None:
-    """A setting the run cannot work with: say which, exit 2 (never a traceback)."""
-    print(f"statusgen: {secrets.mask(message)}", file=sys.stderr, flush=True)
-    raise SystemExit(EXIT_BAD_INPUT)
-
-
-def github_tuning(env: dict, retry_policy) -> dict:
-    """Operator knobs: STATUSGEN_GITHUB_RETRY_BUDGET (s slept on retries per request, default 60),
-    STATUSGEN_GITHUB_BACKOFF (first wait, default 1), STATUSGEN_GITHUB_WRITE_PACE (s between writes,
-    default 1, GitHub's advice against secondary rate limits)."""
-    def number(name: str, default: float) -> float:
-        try:
-            return float(env.get(name, default))
-        except ValueError:
-            _usage_error(f"{name}={env.get(name)!r} is not a number of seconds")
-
-    policy = retry_policy(budget=number("STATUSGEN_GITHUB_RETRY_BUDGET", 60.0),
-                          backoff=number("STATUSGEN_GITHUB_BACKOFF", 1.0))
-    pace = number("STATUSGEN_GITHUB_WRITE_PACE", 1.0)
-    return {"retry": policy, "seconds_between_writes": pace or None,
-            "seconds_between_requests": min(0.25, pace) or None}
-
-
-def local_notices(options: Options, tracker) -> tuple[list[Incident], list[Maintenance]]:
-    """With GitHub as the tracker, hand-written files in incidents/ still count.
-
-    Malformed files are logged (a warning naming file and field) and skipped by the backend."""
-    from generator.incidents.files import FilesTracker
-
-    if isinstance(tracker, FilesTracker) or not options.incidents_dir.is_dir():
-        return [], []
-    files = FilesTracker(options.incidents_dir)
-    manual = [i for i in files.incidents() if not i.automated]
-    return manual, files.maintenance()
 
 
 # --------------------------------------------------------------------------- probing
@@ -212,7 +90,7 @@ def _probe_all(config: Config, monitors) -> list[Check]:
     return run_probes(list(monitors), config.settings)
 
 
-def _print_checks(out: _Out, config: Config, checks: list[Check]) -> None:
+def _print_checks(out: Console, config: Config, checks: list[Check]) -> None:
     from generator.runner import format_markdown_table, format_table
 
     out.line(format_table(checks, list(config.monitors)))
@@ -222,7 +100,7 @@ def _print_checks(out: _Out, config: Config, checks: list[Check]) -> None:
 
 def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str] = None,
           partial_out: Optional[str] = None) -> int:
-    out = _Out(options.environ)
+    out = Console(options.environ)
     config = load(options, out)
     if config is None:
         return EXIT_BAD_INPUT
@@ -271,7 +149,7 @@ def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str
 def merge(options: Options, partials: list[Path], merged_out: Path) -> int:
     from generator.shard import ShardError, merge as merge_partials, read_partial, write_partial
 
-    out = _Out(options.environ)
+    out = Console(options.environ)
     config = load(options, out)
     if config is None:
         return EXIT_BAD_INPUT
@@ -295,7 +173,7 @@ def merge(options: Options, partials: list[Path], merged_out: Path) -> int:
 
 
 def run(options: Options, *, stream: TextIO | None = None) -> int:
-    out = _Out(options.environ, stream)
+    out = Console(options.environ, stream)
     config = load(options, out)
     if config is None:
         return EXIT_BAD_INPUT
@@ -306,7 +184,7 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         out.error(f"{options.data_dir}: {error}")
         return EXIT_DATA
     report = RunReport()
-    tracker = choose_tracker(config, options, history)
+    tracker = choose_tracker(config, options.tracker, options.environ, history, options.incidents_dir)
     from generator.incidents.base import TrackerError
 
     # Maintenance first: it decides how this run's checks are recorded.
@@ -315,7 +193,7 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
         windows = list(tracker.maintenance())
     except TrackerError as error:
         report.tracker_errors.append(str(error))
-    extra_incidents, extra_windows = local_notices(options, tracker)
+    extra_incidents, extra_windows = local_notices(options.incidents_dir, tracker)
     windows += extra_windows
 
     if options.checks_file:
@@ -348,9 +226,9 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
     try:
         # The ledgers below decide what the tracker, the restart hooks and the notifications do:
         # read them all before acting, so a broken one stops the run before anything half-happens.
-        for name in _ledgers():
+        for name in ledgers():
             history.read_json(name)
-        states = advance(config, states, checks, windows, tracker, history, report, out)
+        states = advance(config, states, checks, windows, tracker, history, report)
         history.save_states(states)
 
         if options.recovery:
@@ -390,145 +268,12 @@ def run(options: Options, *, stream: TextIO | None = None) -> int:
     return EXIT_BAD_INPUT if build_failed else EXIT_OK
 
 
-def _ledgers() -> tuple[str, ...]:
+def ledgers() -> tuple[str, ...]:
     """The cache files in data/cache/ a run acts on (pending tracker updates, restarts, notifications)."""
     from generator.notify import CACHE_NAME as NOTIFY_CACHE
     from generator.recovery import CACHE_NAME as RESTART_CACHE
 
     return (PENDING_CACHE, RESTART_CACHE, NOTIFY_CACHE)
-
-
-def advance(config: Config, states: dict[str, MonitorState], checks: list[Check], windows: list[Maintenance],
-            tracker, history, report: RunReport, out: _Out) -> dict[str, MonitorState]:
-    """Apply the status machine to every check and carry each transition to the tracker."""
-    from generator.status import step
-
-    earlier_failures = set(history.read_json(PENDING_CACHE, []) or [])
-    failures: set[str] = set()
-    states = dict(states)
-    for check in checks:
-        monitor = config.monitor(check.monitor_id)
-        if monitor is None:
-            continue
-        state = states.get(monitor.id) or MonitorState(monitor_id=monitor.id)
-        in_maintenance = check.status is CheckStatus.MAINTENANCE
-        state, transitions = step(monitor, state, check, in_maintenance=in_maintenance,
-                                  flap_window=config.settings.flap_window)
-        for transition in transitions:
-            report.transitions.append(transition)
-            state, ok = apply_transition(monitor, state, transition, tracker, report)
-            if not ok:
-                failures.add(monitor.id)
-        states[monitor.id] = state
-    # A monitor taken out of monitors.yaml (or renamed) can never recover: close its incident.
-    for monitor_id in sorted(states):
-        if config.monitor(monitor_id) is None and states[monitor_id].incident_open:
-            states[monitor_id] = retire(monitor_id, states[monitor_id], tracker, report)
-    # Tracker updates that failed in an earlier run: make the tracker agree with the state now.
-    for monitor_id in sorted(earlier_failures - failures):
-        monitor = config.monitor(monitor_id)
-        if monitor is None or monitor_id not in states:
-            continue
-        states[monitor_id], ok = reconcile(monitor, states[monitor_id], tracker, report)
-        if not ok:
-            failures.add(monitor_id)
-    history.write_json(PENDING_CACHE, sorted(failures))
-    return states
-
-
-def apply_transition(monitor: Monitor, state: MonitorState, transition: Transition, tracker,
-                     report: RunReport) -> tuple[MonitorState, bool]:
-    from generator.incidents.base import TrackerError
-
-    key = state.incident_key
-    try:
-        if transition.kind in (TransitionKind.OPENED, TransitionKind.REOPENED):
-            key = tracker.open(monitor, transition)
-            report.keys[monitor.id] = key
-            state = state.evolve(incident_key=key)
-            verb = "reopened" if transition.kind is TransitionKind.REOPENED else "opened"
-            report.notes.append(f"{verb} incident {key} for {monitor.id}: {monitor.name} is {transition.impact.value}")
-        elif transition.kind in (TransitionKind.ESCALATED, TransitionKind.DEESCALATED):
-            key = key or _find_key(tracker, monitor)
-            if key:
-                tracker.change_impact(key, monitor, transition)
-            report.notes.append(f"{transition.kind.value} incident {key} for {monitor.id}: now {transition.impact.value}")
-        elif transition.kind is TransitionKind.RESOLVED:
-            key = key or state.last_incident_key or _find_key(tracker, monitor)
-            if key:
-                tracker.resolve(key, monitor, transition)
-            state = state.evolve(last_incident_key=key or state.last_incident_key, incident_key=None)
-            downtime = format_duration(duration_between(transition.started or transition.time, transition.time).total_seconds())
-            if key:
-                report.notes.append(f"resolved incident {key} for {monitor.id} after {downtime}")
-            else:  # the tracker failed when this incident opened, so there is nothing to close
-                report.notes.append(f"{monitor.id} recovered after {downtime} (no incident was recorded for it)")
-        return state, True
-    except TrackerError as error:
-        report.tracker_errors.append(f"{monitor.id}: {transition.kind.value}: {error}")
-        return state, False
-
-
-def _find_key(tracker, monitor: Monitor) -> Optional[str]:
-    incident = tracker.find_open(monitor.id)
-    return incident.key if incident else None
-
-
-def retire(monitor_id: str, state: MonitorState, tracker, report: RunReport) -> MonitorState:
-    """Resolve the open incident of a monitor no longer configured; on a tracker failure the
-    state stays open, so the next run tries again."""
-    from generator.incidents.base import TrackerError
-    from generator.models import HttpSpec, Impact
-
-    now = utcnow()
-    # the trackers need a Monitor; only its id and name are used to resolve
-    monitor = Monitor(id=monitor_id, name=monitor_id, type="http", spec=HttpSpec(url=""))
-    try:
-        key = state.incident_key or _find_key(tracker, monitor)
-        if key:
-            tracker.comment(key, TimelineEntry(now, "comment", f"`{monitor_id}` is no longer in monitors.yaml, "
-                                                               "so nothing watches it any more: closing this incident."))
-            check = Check(monitor_id, now, CheckStatus.NO_DATA, error="monitor removed from monitors.yaml")
-            tracker.resolve(key, monitor, Transition(TransitionKind.RESOLVED, monitor_id, now,
-                                                     state.incident_impact or Impact.DOWN, check,
-                                                     started=state.incident_started, incident_key=key))
-        report.notes.append(f"resolved incident {key} for {monitor_id}: {monitor_id} was removed from monitors.yaml")
-    except TrackerError as error:
-        report.tracker_errors.append(f"{monitor_id}: resolve (removed from monitors.yaml): {error}")
-        return state
-    return state.evolve(incident_open=False, incident_key=None, last_incident_key=key or state.last_incident_key,
-                        last_resolved=now)
-
-
-def reconcile(monitor: Monitor, state: MonitorState, tracker, report: RunReport) -> tuple[MonitorState, bool]:
-    """Bring the tracker in line with the state after an earlier failure (never a second incident)."""
-    from generator.incidents.base import TrackerError
-    from generator.models import Impact
-
-    try:
-        existing = tracker.find_open(monitor.id)
-        now = utcnow()
-        if state.incident_open and existing is None:
-            check = Check(monitor.id, state.last_check or now, CheckStatus.DOWN, error="(re-synced after a tracker failure)")
-            transition = Transition(TransitionKind.OPENED, monitor.id, state.incident_started or now,
-                                    state.incident_impact or Impact.DOWN, check, started=state.incident_started)
-            key = tracker.open(monitor, transition)
-            report.notes.append(f"opened incident {key} for {monitor.id} (re-synced)")
-            return state.evolve(incident_key=key), True
-        if state.incident_open and existing is not None:
-            return state.evolve(incident_key=existing.key), True
-        if not state.incident_open and existing is not None and existing.automated:
-            moment = state.last_resolved or now
-            check = Check(monitor.id, moment, CheckStatus.UP)
-            transition = Transition(TransitionKind.RESOLVED, monitor.id, moment, existing.impact, check,
-                                    started=existing.started, incident_key=existing.key)
-            tracker.resolve(existing.key, monitor, transition)
-            report.notes.append(f"resolved incident {existing.key} for {monitor.id} (re-synced)")
-            return state.evolve(last_incident_key=existing.key), True
-        return state, True
-    except TrackerError as error:
-        report.tracker_errors.append(f"{monitor.id}: re-sync: {error}")
-        return state, False
 
 
 # --------------------------------------------------------------------------- recovery and notifications
@@ -537,7 +282,7 @@ def reconcile(monitor: Monitor, state: MonitorState, tracker, report: RunReport)
 VERIFY_THREADS = 16  # services restarted in the same run are watched side by side, not one after another
 
 
-def recover(config: Config, states: dict[str, MonitorState], tracker, history, report: RunReport, out: _Out,
+def recover(config: Config, states: dict[str, MonitorState], tracker, history, report: RunReport, out: Console,
             windows: list[Maintenance]) -> dict[str, MonitorState]:
     """Ask failing services to restart, watch them come back, and resolve in the same run.
 
@@ -565,7 +310,7 @@ def recover(config: Config, states: dict[str, MonitorState], tracker, history, r
             continue
         attempt = recovery.attempt(monitor, state, last_checks.get(monitor.id), state.incident_key, now)
         report.notes.append(f"restart requested for {monitor.id}: {'accepted' if attempt.ok else 'failed'}")
-        _comment(tracker, state.incident_key, TimelineEntry(now, "restart", recovery.timeline_text(attempt)), report, monitor)
+        comment(tracker, state.incident_key, TimelineEntry(now, "restart", recovery.timeline_text(attempt)), report, monitor)
         if attempt.ok:
             accepted.append((monitor, utcnow()))
     if not accepted:
@@ -601,7 +346,7 @@ def _settle(config: Config, monitor: Monitor, state: MonitorState, verification:
             if transition.kind is TransitionKind.RESOLVED:
                 took = duration_between(verify_started, vcheck.time).total_seconds()
                 since_start = duration_between(transition.started or verify_started, vcheck.time).total_seconds()
-                _comment(tracker, key_before, TimelineEntry(
+                comment(tracker, key_before, TimelineEntry(
                     vcheck.time, "recovered",
                     f"Recovered after the restart: answering again {took:.1f}s after the restart request "
                     f"({format_duration(since_start)} after the incident started)."), report, monitor)
@@ -610,18 +355,7 @@ def _settle(config: Config, monitor: Monitor, state: MonitorState, verification:
     return state, ok
 
 
-def _comment(tracker, key: Optional[str], entry: TimelineEntry, report: RunReport, monitor: Monitor) -> None:
-    from generator.incidents.base import TrackerError
-
-    if not key:
-        return
-    try:
-        tracker.comment(key, entry)
-    except TrackerError as error:
-        report.tracker_errors.append(f"{monitor.id}: comment: {error}")
-
-
-def notify(config: Config, report: RunReport, history, tracker, out: _Out) -> None:
+def notify(config: Config, report: RunReport, history, tracker, out: Console) -> None:
     if not report.transitions or not any(m.notify for m in config.monitors):
         return
     from generator.notify import Notifier
@@ -642,7 +376,7 @@ def notify(config: Config, report: RunReport, history, tracker, out: _Out) -> No
 # --------------------------------------------------------------------------- site
 
 
-def _build(config: Config, options: Options, history, tracker, extra_incidents, windows, out: _Out) -> None:
+def _build(config: Config, options: Options, history, tracker, extra_incidents, windows, out: Console) -> None:
     """Build the site; when the tracker is unreachable, from what it last cached, then re-raise."""
     from generator.incidents.base import TrackerError
     from generator.site import build_site
@@ -667,13 +401,13 @@ def build(options: Options) -> int:
     from generator.incidents.base import TrackerError
     from generator.site import SiteError
 
-    out = _Out(options.environ)
+    out = Console(options.environ)
     config = load(options, out)
     if config is None:
         return EXIT_BAD_INPUT
     history = open_history(config, options)
-    tracker = choose_tracker(config, options, history)
-    extra_incidents, extra_windows = local_notices(options, tracker)
+    tracker = choose_tracker(config, options.tracker, options.environ, history, options.incidents_dir)
+    extra_incidents, extra_windows = local_notices(options.incidents_dir, tracker)
     code = EXIT_OK
     try:
         try:
@@ -693,7 +427,7 @@ def build(options: Options) -> int:
     return code
 
 
-def _print_summary(report: RunReport, out: _Out) -> None:
+def _print_summary(report: RunReport, out: Console) -> None:
     """What opened, changed and resolved (the check table already gave the counts)."""
     if not report.notes:
         out.line("no incident opened, changed or resolved")

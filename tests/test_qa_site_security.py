@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

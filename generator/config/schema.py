@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .build import EVENTS, HTTP_METHODS, RECORD_TYPES, SEVERITIES, TYPE_KEYS, TYPES
+from .build import EVENTS, HTTP_METHODS, RECORD_TYPES, SEVERITIES, TYPES
 
 SCHEMA_FILE = Path(__file__).with_name("monitors.schema.json")
 

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Optional
 from generator.fsutil import append_line
 from generator.models import Check, CheckStatus
 from generator.secrets import mask
-from generator.timeutil import UTC, to_iso
+from generator.timeutil import to_iso
 
 COLUMNS = ("time", "status", "latency_ms", "code", "error", "extra")
 HEADER = "# " + "\t".join(COLUMNS)

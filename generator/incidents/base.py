@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Optional
 
-from generator.models import Check, Impact, Incident, Maintenance, Monitor, TimelineEntry, Transition
+from generator.models import Incident, Maintenance, Monitor, TimelineEntry, Transition
 
 
 class TrackerError(Exception):
