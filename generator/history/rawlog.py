@@ -162,19 +162,28 @@ def read_checks(monitor_id: str, path: Path, *, not_before: str = "") -> list[Ch
     return read_checks_sized(monitor_id, path, not_before=not_before)[0]
 
 
-def read_checks_sized(monitor_id: str, path: Path, *, not_before: str = "") -> tuple[list[Check], int]:
-    """The checks of a raw file and the number of bytes they were read from."""
+def _whole_lines(path: Path, not_before: str) -> tuple[list[bytes], int]:
+    """The file's whole data lines and its size; ([], 0) when it is missing.
+
+    What follows the last newline (empty, or a torn line from a killed write) is
+    dropped, and so are header lines and, given ``not_before`` (an ISO time), lines
+    stamped in an earlier second: whole seconds compare as text, without parsing.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return [], 0
     lines = data.split(b"\n")
-    lines.pop()  # what follows the last newline: empty, or a torn line from a killed write
-    cutoff = not_before[:19].encode("ascii")  # YYYY-MM-DDTHH:MM:SS: whole seconds compare as text
+    lines.pop()
+    cutoff = not_before[:19].encode("ascii")  # YYYY-MM-DDTHH:MM:SS
+    return [raw for raw in lines if not raw.startswith(b"#") and not (cutoff and raw[:19] < cutoff)], len(data)
+
+
+def read_checks_sized(monitor_id: str, path: Path, *, not_before: str = "") -> tuple[list[Check], int]:
+    """The checks of a raw file and the number of bytes they were read from."""
+    lines, size = _whole_lines(path, not_before)
     checks = []
     for raw in lines:
-        if cutoff and raw[:19] < cutoff and not raw.startswith(b"#"):
-            continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -182,7 +191,7 @@ def read_checks_sized(monitor_id: str, path: Path, *, not_before: str = "") -> t
         check = parse_line(monitor_id, text)
         if check is not None:
             checks.append(check)
-    return checks, len(data)
+    return checks, size
 
 
 def read_points(path: Path, *, not_before: str = "") -> tuple[list[tuple[float, str, Optional[float]]], str]:
@@ -191,18 +200,9 @@ def read_points(path: Path, *, not_before: str = "") -> tuple[list[tuple[float, 
     What charts and counts need, without building a Check per line: the site reads a
     day of checks for every monitor, and Check objects were most of that cost.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], ""
-    lines = data.split(b"\n")
-    lines.pop()  # a torn last line is skipped, as everywhere
-    cutoff = not_before[:19].encode("ascii")
     points: list[tuple[float, str, Optional[float]]] = []
     last = ""
-    for raw in lines:
-        if raw.startswith(b"#") or (cutoff and raw[:19] < cutoff):
-            continue
+    for raw in _whole_lines(path, not_before)[0]:
         parts = raw.split(b"\t", 3)
         if len(parts) != 4 or not parts[0].endswith(b"Z"):
             continue

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Optional
 
-from generator.models import Check, CheckStatus, Config, DayRollup, Incident, Maintenance, MonitorState
+from generator.models import Check, Config, DayRollup, Incident, Maintenance, MonitorState
 
 
 @dataclass(frozen=True)
@@ -38,29 +38,6 @@ class Recent:
                     latency.append((moment, ms))
         return cls(up=counts["up"], degraded=counts["degraded"], down=counts["down"],
                    latency=tuple(latency), last_check=last)
-
-    @classmethod
-    def of(cls, checks: Iterable[Check], since: datetime, until: datetime) -> "Recent":
-        """Checks with ``since < time <= until`` (the same window as History.uptime)."""
-        up = degraded = down = 0
-        latency: list[tuple[float, float]] = []
-        last: Optional[Check] = None
-        for check in checks:
-            if check.time <= since or check.time > until:
-                continue
-            status = check.status
-            if status is CheckStatus.UP:
-                up += 1
-            elif status is CheckStatus.DEGRADED:
-                degraded += 1
-            elif status is CheckStatus.DOWN:
-                down += 1
-            if check.latency_ms is not None and (status is CheckStatus.UP or status is CheckStatus.DEGRADED):
-                latency.append((check.time.timestamp(), float(check.latency_ms)))
-            if last is None or check.time >= last.time:
-                last = check
-        latency.sort()
-        return cls(up=up, degraded=degraded, down=down, latency=tuple(latency), last_check=last)
 
 
 @dataclass(frozen=True)
