@@ -274,10 +274,8 @@ class GitHubTracker(Tracker):
 
     def incidents(self) -> list[Incident]:
         self._sync()
-        issues = [i for i in self._issues() if L.INCIDENT in i["labels"]]
-        self._ensure_identity(issues)
-        result = [self._incident(issue) for issue in issues]
-        return sorted(result, key=lambda i: (i.started, int(i.key)), reverse=True)
+        self._ensure_identity([i for i in self._issues() if L.INCIDENT in i["labels"]])
+        return self.cached_incidents()
 
     def cached_incidents(self) -> list[Incident]:
         """The incidents of the last successful sync, without a request (GitHub is down)."""
