@@ -277,7 +277,8 @@ class FilesTracker(Tracker):
             meta["title"] = incident_title(monitor.name, impact)
         meta["impact"] = impact.value
         meta["severity"] = impact.severity.value
-        extra = meta.get("labels") if isinstance(meta.get("labels"), list) else []
+        given = meta.get("labels")
+        extra: list[Any] = given if isinstance(given, list) else []
         meta["labels"] = incident_labels(monitor.id, impact, automated=True, resolved=resolved, extra=extra)
 
     def open(self, monitor: Monitor, transition: Transition) -> str:
