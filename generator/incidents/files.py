@@ -67,21 +67,18 @@ class _Entry:
     modified: datetime | None = None  # the file's mtime: catches hand edits that carry no time
 
 
-class FilesTracker(Tracker):
-    name = "files"
+class IncidentFolder:
+    """The incident files of a folder, parsed; a file unchanged since the last scan is not read again."""
 
-    def __init__(self, incidents_dir: str | os.PathLike, *, site_url: str | None = None):
-        self.dir = Path(incidents_dir)
-        self.site_url = site_url.rstrip("/") + "/" if site_url else None
+    def __init__(self, folder: Path):
+        self.dir = folder
         self._problems: dict[str, str] = {}  # message -> message, in first-seen order
         self._logged: set[str] = set()  # each problem is logged once per tracker, not once per scan
         self._cache: dict[Path, tuple[tuple[int, int, int], _Entry | None, list[str]]] = {}
 
-    # ------------------------------------------------------------------ reading
-
     @property
     def problems(self) -> list[str]:
-        """Messages about malformed files seen by the latest scans (file:line: key: message)."""
+        """Messages about malformed files seen by the latest scan (file:line: key: message)."""
         return list(self._problems)
 
     @staticmethod
@@ -99,7 +96,7 @@ class FilesTracker(Tracker):
             p for p in self.dir.glob("*.md") if p.is_file() and p.name.lower() not in _SKIP and not p.name.startswith(".")
         )
 
-    def _scan(self) -> list[_Entry]:
+    def scan(self) -> list[_Entry]:
         """Every readable file; a file unchanged since the last scan (same inode, size, mtime) is not re-parsed."""
         self._problems = {}
         entries = []
@@ -187,11 +184,29 @@ class FilesTracker(Tracker):
             automated=automated,
             url=None,
             body=strip_timeline(document.body),
-            labels=tuple(incident_labels(monitor_id, impact, automated=automated, resolved=status == "resolved", extra=extra)),
+            labels=tuple(incident_labels(monitor_id, impact, automated=automated, resolved=status == "resolved",
+                                         extra=extra)),
             timeline=timeline,
             updated=max(moments),
         )
         return incident, problems
+
+
+class FilesTracker(Tracker):
+    name = "files"
+
+    def __init__(self, incidents_dir: str | os.PathLike, *, site_url: str | None = None):
+        self.dir = Path(incidents_dir)
+        self.site_url = site_url.rstrip("/") + "/" if site_url else None
+        self.folder = IncidentFolder(self.dir)
+
+    @property
+    def problems(self) -> list[str]:
+        """Messages about malformed files seen by the latest scans (file:line: key: message)."""
+        return self.folder.problems
+
+    def _scan(self) -> list[_Entry]:
+        return self.folder.scan()
 
     # ------------------------------------------------------------------ queries
 
