@@ -24,9 +24,10 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
+from generator.incidents.text import downtime, utc_time
 from generator.models import Monitor, NotifyTarget, Transition, TransitionKind
 from generator.secrets import mask, mask_logs
-from generator.timeutil import UTC, format_duration, parse_iso, to_iso, utcnow
+from generator.timeutil import parse_iso, to_iso, utcnow
 
 log = logging.getLogger("statusgen.notify")
 mask_logs("apprise", "urllib3.connectionpool")  # both log target URLs, and URLs carry tokens
@@ -141,10 +142,6 @@ def send_apprise(url: str, title: str, body: str, notify_type: str) -> bool:
                               notify_type=apprise.NotifyType(notify_type)))
 
 
-def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[str] = None,
             site_url: Optional[str] = None) -> tuple[str, str, str]:
     """(title, Markdown body, Apprise notify type) for a transition; secrets masked."""
@@ -156,21 +153,20 @@ def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[
     kind = transition.kind
     if kind is TransitionKind.RESOLVED:
         title = f"[resolved] {name} is back up"
-        lines = [f"**{name}** recovered at {_when(transition.time)} after "
-                 f"{format_duration((transition.time - started).total_seconds())} {impact}."]
+        lines = [f"**{name}** recovered at {utc_time(transition.time)} after {downtime(started, transition.time)} {impact}."]
         notify_type = "success"
     elif kind is TransitionKind.ESCALATED:
         title = f"[{severity}] {name} is now {impact}"
-        lines = [f"**{name}** got worse: {impact} since {_when(transition.time)} (incident began {_when(started)})."]
+        lines = [f"**{name}** got worse: {impact} since {utc_time(transition.time)} (incident began {utc_time(started)})."]
         notify_type = "failure"
     elif kind is TransitionKind.DEESCALATED:
         title = f"[{severity}] {name} is {impact}, no longer down"
-        lines = [f"**{name}** improved to {impact} at {_when(transition.time)} (incident began {_when(started)})."]
+        lines = [f"**{name}** improved to {impact} at {utc_time(transition.time)} (incident began {utc_time(started)})."]
         notify_type = "warning"
     else:
         again = " again" if kind is TransitionKind.REOPENED else ""
         title = f"[{severity}] {name} is {impact}{again}"
-        lines = [f"**{name}** is {impact}{again} since {_when(started)}."]
+        lines = [f"**{name}** is {impact}{again} since {utc_time(started)}."]
         notify_type = "failure" if severity == "critical" else "warning"
     detail = []
     if check.code is not None:
@@ -180,7 +176,7 @@ def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[
     if check.error:
         detail.append(check.error)
     if detail and kind is not TransitionKind.RESOLVED:
-        lines.append(f"Last check ({_when(check.time)}): " + ", ".join(detail))
+        lines.append(f"Last check ({utc_time(check.time)}): " + ", ".join(detail))
     if incident_url:
         lines.append(f"Incident: {incident_url}")
     if site_url:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import string
 import threading
 import time
@@ -32,9 +31,10 @@ import requests
 
 from generator import __version__
 from generator import signing
+from generator.incidents.text import md_escape, utc_time
 from generator.models import Check, CheckStatus, Monitor, MonitorState, RestartSpec, TimelineEntry
 from generator.secrets import mask, mask_logs
-from generator.timeutil import UTC, parse_iso, to_iso, utcnow
+from generator.timeutil import parse_iso, to_iso, utcnow
 
 log = logging.getLogger("statusgen.recovery")
 # urllib3 logs request lines with the full path and query, where hook tokens live
@@ -442,7 +442,7 @@ class Recovery:
     @staticmethod
     def timeline_text(attempt: RestartAttempt) -> str:
         """Markdown for the incident comment: time (UTC), HTTP status, latency, or the error."""
-        when = _human_time(attempt.time)
+        when = utc_time(attempt.time)
         head = f"attempt {attempt.attempt} of {attempt.max_attempts}"
         if attempt.ok:
             latency = f" in {attempt.latency_ms:.0f} ms" if attempt.latency_ms is not None else ""
@@ -452,7 +452,7 @@ class Recovery:
             if attempt.status_code is not None and attempt.latency_ms is not None:
                 detail += f" in {attempt.latency_ms:.0f} ms"
             tries = f" after {attempt.tries} tries" if attempt.tries > 1 else ""
-            text = f"**Restart request failed** ({head}) at {when}: {_md_escape(detail)}{tries}."
+            text = f"**Restart request failed** ({head}) at {when}: {md_escape(detail)}{tries}."
         return mask(text + f" Delivery `{attempt.delivery}`.")
 
     def timeline_entry(self, attempt: RestartAttempt) -> TimelineEntry:
@@ -471,7 +471,7 @@ class Recovery:
             code = f"HTTP {first.code}, " if first.code is not None else ""
             latency = f"{first.latency_ms:.0f} ms" if first.latency_ms is not None else "up"
             return mask(
-                f"**Recovered after restart**: up at {_human_time(first.time)} ({code}{latency}){after}; "
+                f"**Recovered after restart**: up at {utc_time(first.time)} ({code}{latency}){after}; "
                 f"{len(checks)} check(s), {len(ups)} up."
             )
         if not checks:
@@ -479,8 +479,8 @@ class Recovery:
         last = checks[-1]
         detail = last.error or last.status.value
         return mask(
-            f"**Still failing after restart**: {len(checks)} check(s) until {_human_time(last.time)}, "
-            f"last: {_md_escape(detail)}."
+            f"**Still failing after restart**: {len(checks)} check(s) until {utc_time(last.time)}, "
+            f"last: {md_escape(detail)}."
         )
 
 
@@ -497,17 +497,6 @@ def _evolve(attempt: RestartAttempt, **changes: Any) -> RestartAttempt:
     from dataclasses import replace
 
     return replace(attempt, **changes)
-
-
-def _human_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
-
-
-def _md_escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _describe_exception(exc: requests.RequestException) -> str:

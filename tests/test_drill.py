@@ -304,8 +304,8 @@ def test_drill_files_tracker(drill):
 
 @needs_mockoon
 def test_drill_github_tracker(drill):
-    if not (REPO / "generator" / "incidents" / "github.py").exists():
-        pytest.skip("generator/incidents/github.py is not written yet")
+    if not (REPO / "generator" / "incidents" / "github" / "tracker.py").exists():
+        pytest.skip("generator/incidents/github/tracker.py is not written yet")
     from tests.support.github_emulator import GitHubEmulator
 
     with GitHubEmulator() as github:

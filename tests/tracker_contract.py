@@ -2,7 +2,7 @@
 
 Each ``check_*`` function takes a :class:`Harness` and asserts one behaviour
 through the public :class:`generator.incidents.base.Tracker` methods only.
-``tests/test_tracker_contract.py`` runs every check against every backend in
+``tests/incidents/test_contract.py`` runs every check against every backend in
 :data:`BACKENDS`.
 
 Adding a backend: write a context manager ``factory(tmp_path) -> Harness`` and

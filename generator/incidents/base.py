@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional, Protocol
 
 from generator.models import Incident, Maintenance, Monitor, TimelineEntry, Transition
 
@@ -20,6 +20,14 @@ class TrackerError(Exception):
 
     The message names the request (method, URL) and the response (status, body excerpt).
     """
+
+
+class JsonCache(Protocol):
+    """Where a backend keeps a small JSON document between runs (``History`` is one)."""
+
+    def read_json(self, name: str, default: Any = None) -> Any: ...
+
+    def write_json(self, name: str, value: Any) -> None: ...
 
 
 class Tracker(ABC):

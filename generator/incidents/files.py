@@ -16,18 +16,15 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from generator.fsutil import atomic_write_text
 from generator.incidents.base import Tracker, TrackerError
+from generator.incidents.labels import incident_labels
 from generator.incidents.markdown import (
     Document,
     FieldError,
     add_timeline_entry,
-    describe_check,
-    format_time,
-    incident_labels,
-    incident_title,
     iso,
     join_front_matter,
     key_line,
@@ -39,9 +36,19 @@ from generator.incidents.markdown import (
     split_front_matter,
     strip_timeline,
 )
-from generator.models import CheckStatus, Impact, Incident, Maintenance, Monitor, TimelineEntry, Transition, TransitionKind
+from generator.incidents.text import describe_check, downtime, incident_title, utc_time
+from generator.models import (
+    CheckStatus,
+    Impact,
+    Incident,
+    Maintenance,
+    Monitor,
+    TimelineEntry,
+    Transition,
+    TransitionKind,
+)
 from generator.secrets import mask
-from generator.timeutil import UTC, day_of, duration_between, format_duration
+from generator.timeutil import UTC, day_of
 
 log = logging.getLogger("statusgen.incidents.files")
 
@@ -55,26 +62,23 @@ class _Entry:
 
     path: Path
     document: Document
-    incident: Optional[Incident] = None
-    maintenance: Optional[Maintenance] = None
-    modified: Optional[datetime] = None  # the file's mtime: catches hand edits that carry no time
+    incident: Incident | None = None
+    maintenance: Maintenance | None = None
+    modified: datetime | None = None  # the file's mtime: catches hand edits that carry no time
 
 
-class FilesTracker(Tracker):
-    name = "files"
+class IncidentFolder:
+    """The incident files of a folder, parsed; a file unchanged since the last scan is not read again."""
 
-    def __init__(self, incidents_dir: str | os.PathLike, *, site_url: Optional[str] = None):
-        self.dir = Path(incidents_dir)
-        self.site_url = site_url.rstrip("/") + "/" if site_url else None
+    def __init__(self, folder: Path):
+        self.dir = folder
         self._problems: dict[str, str] = {}  # message -> message, in first-seen order
         self._logged: set[str] = set()  # each problem is logged once per tracker, not once per scan
-        self._cache: dict[Path, tuple[tuple[int, int, int], Optional[_Entry], list[str]]] = {}
-
-    # ------------------------------------------------------------------ reading
+        self._cache: dict[Path, tuple[tuple[int, int, int], _Entry | None, list[str]]] = {}
 
     @property
     def problems(self) -> list[str]:
-        """Messages about malformed files seen by the latest scans (file:line: key: message)."""
+        """Messages about malformed files seen by the latest scan (file:line: key: message)."""
         return list(self._problems)
 
     @staticmethod
@@ -92,11 +96,11 @@ class FilesTracker(Tracker):
             p for p in self.dir.glob("*.md") if p.is_file() and p.name.lower() not in _SKIP and not p.name.startswith(".")
         )
 
-    def _scan(self) -> list[_Entry]:
+    def scan(self) -> list[_Entry]:
         """Every readable file; a file unchanged since the last scan (same inode, size, mtime) is not re-parsed."""
         self._problems = {}
         entries = []
-        cache: dict[Path, tuple[tuple[int, int, int], Optional[_Entry], list[str]]] = {}
+        cache: dict[Path, tuple[tuple[int, int, int], _Entry | None, list[str]]] = {}
         for path in self._paths():
             try:
                 info = path.stat()
@@ -121,7 +125,7 @@ class FilesTracker(Tracker):
         self._cache = cache
         return entries
 
-    def _read(self, path: Path) -> tuple[Optional[_Entry], list[str]]:
+    def _read(self, path: Path) -> tuple[_Entry | None, list[str]]:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -180,15 +184,33 @@ class FilesTracker(Tracker):
             automated=automated,
             url=None,
             body=strip_timeline(document.body),
-            labels=incident_labels(impact, monitor_id, automated=automated, resolved=status == "resolved", extra=extra),
+            labels=tuple(incident_labels(monitor_id, impact, automated=automated, resolved=status == "resolved",
+                                         extra=extra)),
             timeline=timeline,
             updated=max(moments),
         )
         return incident, problems
 
+
+class FilesTracker(Tracker):
+    name = "files"
+
+    def __init__(self, incidents_dir: str | os.PathLike, *, site_url: str | None = None):
+        self.dir = Path(incidents_dir)
+        self.site_url = site_url.rstrip("/") + "/" if site_url else None
+        self.folder = IncidentFolder(self.dir)
+
+    @property
+    def problems(self) -> list[str]:
+        """Messages about malformed files seen by the latest scans (file:line: key: message)."""
+        return self.folder.problems
+
+    def _scan(self) -> list[_Entry]:
+        return self.folder.scan()
+
     # ------------------------------------------------------------------ queries
 
-    def find_open(self, monitor_id: str) -> Optional[Incident]:
+    def find_open(self, monitor_id: str) -> Incident | None:
         found = [
             e.incident
             for e in self._scan()
@@ -202,7 +224,7 @@ class FilesTracker(Tracker):
         found = [e.incident for e in self._scan() if e.incident is not None]
         return sorted(found, key=lambda i: (i.started, i.key), reverse=True)
 
-    def changed_since(self, since: Optional[datetime]) -> list[Incident]:
+    def changed_since(self, since: datetime | None) -> list[Incident]:
         """Incidents whose content time (``updated``) or file time is at or after ``since``.
 
         The file time makes a hand edit count (better one too many than one missed); a fresh
@@ -270,8 +292,9 @@ class FilesTracker(Tracker):
             meta["title"] = incident_title(monitor.name, impact)
         meta["impact"] = impact.value
         meta["severity"] = impact.severity.value
-        extra = meta.get("labels") if isinstance(meta.get("labels"), list) else []
-        meta["labels"] = list(incident_labels(impact, monitor.id, automated=True, resolved=resolved, extra=extra))
+        given = meta.get("labels")
+        extra: list[Any] = given if isinstance(given, list) else []
+        meta["labels"] = incident_labels(monitor.id, impact, automated=True, resolved=resolved, extra=extra)
 
     def open(self, monitor: Monitor, transition: Transition) -> str:
         existing = self.find_open(monitor.id)
@@ -299,12 +322,12 @@ class FilesTracker(Tracker):
             "status": "open",
             "started": iso(started),
             "resolved": None,
-            "labels": list(incident_labels(impact, monitor.id, automated=True, resolved=False)),
+            "labels": incident_labels(monitor.id, impact),
             "automated": True,
             "updated": iso(transition.time),
         }
         what = "down" if impact is Impact.DOWN else "degraded"
-        summary = f"Automated incident: **{monitor.name}** (`{monitor.id}`) failing since {format_time(started)}."
+        summary = f"Automated incident: **{monitor.name}** (`{monitor.id}`) failing since {utc_time(started)}."
         if self.site_url:
             summary += f"\n\nCurrent status: <{self.site_url}>"
         body = add_timeline_entry(
@@ -313,7 +336,7 @@ class FilesTracker(Tracker):
         self._save(self.dir / f"{key}.md", meta, body)
         return key
 
-    def _reopen(self, key: str, monitor: Monitor, transition: Transition) -> Optional[str]:
+    def _reopen(self, key: str, monitor: Monitor, transition: Transition) -> str | None:
         try:
             path, document = self._load(key)
         except TrackerError as error:
@@ -368,15 +391,15 @@ class FilesTracker(Tracker):
         except FieldError:
             started = transition.started or transition.time
         ended = max(started, transition.time)  # a resolved time before the start would make the file invalid
-        downtime = format_duration(duration_between(started, ended).total_seconds())
+        lasted = downtime(started, ended)
         impact = Impact(meta["impact"]) if meta.get("impact") in ("down", "degraded") else transition.impact
         meta["status"] = "resolved"
         meta["resolved"] = iso(ended)
-        meta["downtime"] = downtime
+        meta["downtime"] = lasted
         self._set_impact(meta, monitor, impact, resolved=True)
         self._touch(meta, transition.time)
-        text = f"{monitor.name} is back up after {downtime} of downtime."
+        text = f"{monitor.name} is back up after {lasted} of downtime."
         if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
-            text = f"Closed after {downtime}: {transition.check.error or 'no data'}."
+            text = f"Closed after {lasted}: {transition.check.error or 'no data'}."
         body = add_timeline_entry(document.body, TimelineEntry(transition.time, "resolved", text))
         self._save(path, meta, body)

@@ -1,13 +1,13 @@
 """The label scheme shared by the incident backends: names, fixed colours, descriptions.
 
-GitHub issues carry these as labels; the files backend can write the same names
+GitHub issues carry these as labels; the files backend writes the same names
 into an incident's front matter so both read alike on the site.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from generator.models import Impact, Severity
 
@@ -72,11 +72,28 @@ def impact_labels(impact: Impact) -> tuple[str, str]:
     return (DOWN if impact is Impact.DOWN else DEGRADED, CRITICAL if severity is Severity.CRITICAL else WARNING)
 
 
-def incident_labels(monitor_id: str, impact: Impact, *, automated: bool = True) -> list[str]:
-    """Labels of a newly opened incident, in a stable order."""
-    labels = [INCIDENT, *impact_labels(impact), monitor_label(monitor_id)]
+def incident_labels(
+    monitor_id: str | None,
+    impact: Impact,
+    *,
+    automated: bool = True,
+    resolved: bool = False,
+    extra: Iterable[str] = (),
+) -> list[str]:
+    """An incident's labels in a stable order: incident, impact, severity, monitor:<id>, automated,
+    resolved, then ``extra`` labels a person added (the scheme's own names in ``extra`` are dropped:
+    they follow the incident's fields)."""
+    labels = [INCIDENT, *impact_labels(impact)]
+    if monitor_id:
+        labels.append(monitor_label(monitor_id))
     if automated:
         labels.append(AUTOMATED)
+    if resolved:
+        labels.append(RESOLVED)
+    for label in extra:
+        label = str(label).strip()
+        if label and label not in _FIXED and not label.startswith(MONITOR_PREFIX) and label not in labels:
+            labels.append(label)
     return labels
 
 

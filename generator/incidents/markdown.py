@@ -1,8 +1,8 @@
-"""Incident text shared by the backends: YAML front matter, the Markdown timeline, titles, labels.
+"""Front matter and the Markdown timeline: how the files backend stores an incident.
 
-The files backend stores each incident as front matter + Markdown; the GitHub
-backend can reuse the titles, labels, check descriptions and the maintenance
-front matter parser (a maintenance issue body may start with the same block).
+Also the front matter values both backends read (timestamps, monitor lists, the
+maintenance window): a GitHub maintenance issue carries the same YAML keys.
+Titles, labels and check descriptions live in ``incidents.text`` and ``incidents.labels``.
 Everything here is pure text in, values out; errors are :class:`FieldError`
 naming the key, so callers can add the file and line.
 """
@@ -10,13 +10,15 @@ naming the key, so callers can add the file and line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 import yaml
 
-from generator.models import Check, Impact, TimelineEntry
+from generator.incidents.text import utc_time
+from generator.models import TimelineEntry
 from generator.secrets import mask
 from generator.timeutil import UTC, parse_iso, to_iso
 
@@ -39,17 +41,14 @@ KIND_LABELS = {
 }
 _LABEL_KINDS = {label.lower(): kind for kind, label in KIND_LABELS.items()}
 
-# labels the tool derives from an incident's fields (the GitHub scheme); others are kept as given
-RESERVED_LABELS = {"incident", "down", "degraded", "critical", "warning", "automated", "resolved", "maintenance"}
-
 _ENTRY = re.compile(r"^[-*] \*\*(?P<time>[^*]+)\*\*\s*(?:—|–|--?|:)\s*(?P<rest>.*)$")
-_ENTRY_KIND = re.compile(r"^(?P<label>[A-Za-z][A-Za-z -]{0,20}):\s*(?P<text>.*)$", re.S)
+_ENTRY_KIND = re.compile(r"^(?P<label>[A-Za-z][A-Za-z -]{0,20}):\s*(?P<text>.*)$", re.DOTALL)
 
 
 class FieldError(ValueError):
     """A bad value in front matter; ``key`` is the dotted key (``maintenance.end``), or None for the block."""
 
-    def __init__(self, key: Optional[str], message: str, line: Optional[int] = None):
+    def __init__(self, key: str | None, message: str, line: int | None = None):
         super().__init__(f"{key}: {message}" if key else message)
         self.key = key
         self.message = message
@@ -114,7 +113,7 @@ def _normalized(value: Any) -> Any:
     return value
 
 
-def _opening_fence(lines: list[str]) -> Optional[int]:
+def _opening_fence(lines: list[str]) -> int | None:
     for number, line in enumerate(lines):
         if line.strip():
             return number if line.strip() == FENCE else None
@@ -128,12 +127,12 @@ def join_front_matter(meta: Mapping[str, Any], body: str) -> str:
     return f"{FENCE}\n{block}{FENCE}\n\n{body.strip()}\n"
 
 
-def key_line(text: str, key: Optional[str]) -> Optional[int]:
+def key_line(text: str, key: str | None) -> int | None:
     """1-based line of a front matter key (``started`` or dotted ``maintenance.end``), for messages."""
     if not key:
         return None
     lines = text.splitlines()
-    found: Optional[int] = None
+    found: int | None = None
     opening = _opening_fence(lines)
     if opening is None:
         return None
@@ -178,7 +177,7 @@ def parse_choice(value: Any, key: str, choices: Iterable[str]) -> str:
     raise FieldError(key, f"{shown}; expected one of: {', '.join(options)}")
 
 
-def parse_text(value: Any, key: str, *, required: bool = True) -> Optional[str]:
+def parse_text(value: Any, key: str, *, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise FieldError(key, "missing (a non-empty text is required)")
@@ -189,13 +188,28 @@ def parse_text(value: Any, key: str, *, required: bool = True) -> Optional[str]:
 
 
 def parse_monitors(value: Any, key: str) -> tuple[str, ...]:
-    """A list of monitor ids (or one id); empty/missing means every monitor."""
+    """A list of monitor ids, one id, or ids separated by commas; empty/missing means every monitor."""
     if value is None:
         return ()
-    items = [value] if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+    if isinstance(value, str):
+        value = value.split(",")
+    items = [value] if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(items, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in items):
         raise FieldError(key, f"{value!r} is not a list of monitor ids")
     return tuple(str(i).strip() for i in items if str(i).strip())
+
+
+def parse_window(block: Mapping[str, Any], prefix: str = "") -> tuple[datetime, datetime, tuple[str, ...]]:
+    """``{start, end, monitors}`` -> (start, end, monitors); keys in errors are ``prefix + key``.
+
+    Read from a file's ``maintenance:`` block and from a GitHub maintenance issue's YAML alike.
+    """
+    start = parse_timestamp(block.get("start"), f"{prefix}start")
+    end = parse_timestamp(block.get("end"), f"{prefix}end")
+    if end <= start:
+        raise FieldError(f"{prefix}end", f"{to_iso(end)} is not after {prefix}start {to_iso(start)} "
+                                         "(end must be after start)")
+    return start, end, parse_monitors(block.get("monitors"), f"{prefix}monitors")
 
 
 def parse_maintenance(meta: Mapping[str, Any]) -> tuple[datetime, datetime, tuple[str, ...]]:
@@ -203,18 +217,10 @@ def parse_maintenance(meta: Mapping[str, Any]) -> tuple[datetime, datetime, tupl
     block = meta.get("maintenance")
     if not isinstance(block, Mapping):
         raise FieldError("maintenance", "must be a mapping with start, end and (optionally) monitors")
-    start = parse_timestamp(block.get("start"), "maintenance.start")
-    end = parse_timestamp(block.get("end"), "maintenance.end")
-    if end <= start:
-        raise FieldError("maintenance.end", f"{to_iso(end)} is not after maintenance.start {to_iso(start)}")
-    return start, end, parse_monitors(block.get("monitors"), "maintenance.monitors")
+    return parse_window(block, "maintenance.")
 
 
 # --------------------------------------------------------------------------- timeline
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def timeline_line(entry: TimelineEntry) -> str:
@@ -222,7 +228,7 @@ def timeline_line(entry: TimelineEntry) -> str:
     label = KIND_LABELS.get(entry.kind, entry.kind.capitalize())
     text = mask(entry.text).strip().replace("\r\n", "\n")
     first, *rest = text.split("\n") if text else [""]
-    lines = [f"- **{format_time(entry.time)}** — {label}: {first}".rstrip()]
+    lines = [f"- **{utc_time(entry.time)}** — {label}: {first}".rstrip()]
     lines += [f"  {line}".rstrip() for line in rest]
     return "\n".join(lines)
 
@@ -246,7 +252,7 @@ def parse_timeline(body: str) -> tuple[tuple[TimelineEntry, ...], list[str]]:
         return (), []
     entries: list[TimelineEntry] = []
     problems: list[str] = []
-    current: Optional[list] = None  # [time, kind, text lines]
+    current: list | None = None  # [time, kind, text lines]
 
     def flush() -> None:
         if current is not None:
@@ -304,53 +310,6 @@ def strip_timeline(body: str) -> str:
     return "\n".join(lines[:start] + lines[end:]).strip()
 
 
-# --------------------------------------------------------------------------- titles, labels, descriptions
-
-
-def incident_title(name: str, impact: Impact) -> str:
-    return f"🛑 {name} is down" if impact is Impact.DOWN else f"⚠️ {name} is degraded"
-
-
-def incident_labels(
-    impact: Impact,
-    monitor_id: Optional[str],
-    *,
-    automated: bool,
-    resolved: bool,
-    extra: Iterable[str] = (),
-) -> tuple[str, ...]:
-    """The GitHub label scheme: incident, impact, severity, monitor:<id>, automated, resolved, then others."""
-    labels = ["incident", impact.value, impact.severity.value]
-    if monitor_id:
-        labels.append(f"monitor:{monitor_id}")
-    if automated:
-        labels.append("automated")
-    if resolved:
-        labels.append("resolved")
-    for label in extra:
-        label = str(label).strip()
-        if label and label not in RESERVED_LABELS and not label.startswith("monitor:") and label not in labels:
-            labels.append(label)
-    return tuple(labels)
-
-
-def describe_check(check: Check) -> str:
-    """What a check saw, in one masked line: ``HTTP 503 in 120 ms: connection reset``."""
-    parts = []
-    if check.code is not None and f"HTTP {check.code}" not in check.error:
-        parts.append(f"HTTP {check.code}")
-    if check.latency_ms is not None:
-        parts.append(f"in {check.latency_ms:.0f} ms")
-    if check.attempts > 1:
-        parts.append(f"after {check.attempts} attempts")
-    if "days_left" in check.details:
-        parts.append(f"certificate expires in {check.details['days_left']} days")
-    text = " ".join(parts)
-    if check.error:
-        text = f"{text}: {check.error}" if text else check.error
-    return mask(text or check.status.value)
-
-
-def iso(moment: Optional[datetime]) -> Optional[str]:
+def iso(moment: datetime | None) -> str | None:
     """Front matter value of a moment: unquoted ISO 8601 with Z (None stays None)."""
     return Timestamp(to_iso(moment)) if moment is not None else None

@@ -376,7 +376,7 @@ def test_the_readme_examples_are_valid(folder):
     """incidents/README.md teaches the format: its examples must read back without a problem."""
     import re
 
-    readme = (Path(__file__).resolve().parent.parent / "incidents" / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "incidents" / "README.md").read_text(encoding="utf-8")
     examples = re.findall(r"```markdown\n(.*?)```", readme, re.S)
     assert len(examples) == 2
     for number, example in enumerate(examples):

@@ -1,0 +1,65 @@
+"""Incident text shared by every tracker backend, notify and recovery.
+
+Titles, one-line check descriptions, UTC times for people, durations and Markdown
+escaping. The GitHub issues, the Markdown files, the restart comments and the
+notifications all say these things the same way, so they are said once, here.
+Pure functions: text and values in, text out; nothing here knows a backend.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from generator.models import Check, Impact
+from generator.secrets import mask
+from generator.timeutil import UTC, duration_between, format_duration
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def incident_title(name: str, impact: Impact) -> str:
+    """``🛑 API is down`` / ``⚠️ API is degraded`` (the title the tool gives and later recognises)."""
+    return f"🛑 {name} is down" if impact is Impact.DOWN else f"⚠️ {name} is degraded"
+
+
+def human_time(moment: datetime) -> str:
+    """``2026-11-24 21:57:03``: a moment in UTC for people (the caller says "UTC" where it fits)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def utc_time(moment: datetime) -> str:
+    """``2026-11-24 21:57:03 UTC``."""
+    return f"{human_time(moment)} UTC"
+
+
+def downtime(start: datetime, end: datetime) -> str:
+    """How long an incident lasted, ``2h 5m``; never negative."""
+    return format_duration(duration_between(start, end).total_seconds())
+
+
+def md_escape(text: str) -> str:
+    """Text that Markdown shows as it is (no emphasis, code, links or HTML)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def table_cell(text: object) -> str:
+    """A Markdown table cell: one line, no pipes, no way to open an HTML comment."""
+    return str(text).replace("\n", " ").replace("|", "\\|").replace("<", "&lt;").strip()
+
+
+def describe_check(check: Check) -> str:
+    """What a check saw, in one masked line: ``HTTP 503 in 120 ms: connection reset``."""
+    parts = []
+    if check.code is not None and f"HTTP {check.code}" not in check.error:
+        parts.append(f"HTTP {check.code}")
+    if check.latency_ms is not None:
+        parts.append(f"in {check.latency_ms:.0f} ms")
+    if check.attempts > 1:
+        parts.append(f"after {check.attempts} attempts")
+    if "days_left" in check.details:
+        parts.append(f"certificate expires in {check.details['days_left']} days")
+    text = " ".join(parts)
+    if check.error:
+        text = f"{text}: {check.error}" if text else check.error
+    return mask(text or check.status.value)

@@ -1,0 +1,1 @@
+"""Tests of generator/incidents/: the trackers and their shared text."""

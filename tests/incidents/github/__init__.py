@@ -1,0 +1,1 @@
+"""Tests of generator/incidents/github/: the GitHub backend and its parts."""
