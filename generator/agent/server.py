@@ -1,0 +1,260 @@
+"""The agent's HTTP side: a threaded server that answers signed restart webhooks, and its entry points."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional
+
+from generator import __version__, signing
+from generator.secrets import mask
+from generator.timeutil import to_iso, utcnow
+
+from .command import AgentState, run_command
+from .config import AgentConfig, AgentConfigError, load_agent_config
+
+log = logging.getLogger("statusgen.agent")
+
+DEFAULT_LISTEN = "127.0.0.1:9090"
+PATHS = ("/", "/restart")
+TOKEN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class AgentServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, config: AgentConfig, address: tuple[str, int]):
+        self.config = config
+        self.agent = AgentState(config)
+        super().__init__(address, AgentHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/restart"
+
+
+class AgentHandler(BaseHTTPRequestHandler):
+    server: AgentServer
+    server_version = f"statusgen-agent/{__version__}"
+    sys_version = ""
+    timeout = 15  # a slow client cannot hold a thread forever
+    protocol_version = "HTTP/1.1"
+
+    # -- plumbing
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - we log our own line instead
+        pass
+
+    def _answer(self, code: int, payload: dict[str, Any], *, monitor: str = "-", delivery: str = "-",
+                reason: str = "", headers: Optional[dict[str, str]] = None) -> None:
+        body = json.dumps(payload, sort_keys=True).encode("utf-8")
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if code >= 400:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        client = self.client_address[0] if self.client_address else "-"
+        line = (
+            f"{to_iso(utcnow())} {client} {self.command} {self.path.split('?')[0][:100]} {code} "
+            f"monitor={monitor} delivery={delivery}" + (f" reason={reason!r}" if reason else "")
+        )
+        log.info("%s", mask(line))
+
+    def _discard(self, count: int) -> None:
+        try:
+            while count > 0:
+                chunk = self.rfile.read(min(count, 65536))
+                if not chunk:
+                    break
+                count -= len(chunk)
+        except OSError:
+            pass
+
+    def _refuse_method(self) -> None:
+        if self.command == "GET" and self.path.split("?")[0] == "/healthz":
+            self._answer(200, {"ok": True, "monitors": len(self.server.config.monitors)})
+            return
+        self._answer(405, {"error": "method not allowed: send POST"}, reason="method", headers={"Allow": "POST"})
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method  # noqa: N815
+
+    # -- the restart request
+
+    def do_POST(self) -> None:  # noqa: N802
+        config = self.server.config
+        if self.path.split("?")[0] not in PATHS:
+            self._answer(404, {"error": "not found: POST to /restart"}, reason="path")
+            return
+        length_text = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked" or length_text is None:
+            self._answer(411, {"error": "Content-Length required"}, reason="no length")
+            return
+        try:
+            length = int(length_text)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self._answer(400, {"error": "bad Content-Length"}, reason="bad length")
+            return
+        if length > config.max_body:
+            # never buffered: discard a bounded amount in chunks so the client can read our answer
+            self._discard(min(length, 1024 * 1024))
+            self._answer(413, {"error": f"body larger than {config.max_body} bytes"}, reason=f"length {length}")
+            return
+        body = self.rfile.read(length)
+        if len(body) != length:
+            self._answer(400, {"error": "body shorter than Content-Length"}, reason="short body")
+            return
+        try:
+            signing.verify(
+                config.secret,
+                body,
+                self.headers.get(signing.SIGNATURE_HEADER),
+                self.headers.get(signing.TIMESTAMP_HEADER),
+                now=time.time(),
+                max_age=config.max_age,
+                max_future=config.max_future,
+            )
+        except signing.SignatureError as exc:
+            self._answer(401, {"error": f"unauthorized: {exc}"}, reason=str(exc))
+            return
+        try:
+            document = json.loads(body)
+            if not isinstance(document, dict) or document.get("event") != "restart":
+                raise ValueError("event is not restart")
+            monitor = document.get("monitor") or {}
+            monitor_id = monitor.get("id") if isinstance(monitor, dict) else None
+            if not isinstance(monitor_id, str) or not monitor_id:
+                raise ValueError("monitor.id missing")
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            self._answer(400, {"error": "body must be the statusgen restart event (leave restart.body unset)"},
+                         reason=str(exc)[:80])
+            return
+        command = config.monitors.get(monitor_id)
+        shown = monitor_id if TOKEN.match(monitor_id) else "?"
+        if command is None:
+            self._answer(404, {"error": "unknown monitor", "monitor": shown}, monitor=shown, reason="unknown monitor")
+            return
+        delivery = self.headers.get(signing.DELIVERY_HEADER, "")
+        try:
+            delivery = str(uuid.UUID(delivery))
+        except ValueError:
+            delivery = str(uuid.uuid4())
+        key = self.headers.get(signing.IDEMPOTENCY_HEADER) or delivery
+        if not TOKEN.match(key):
+            self._answer(400, {"error": "bad Idempotency-Key"}, monitor=monitor_id, reason="bad key")
+            return
+        signature = (self.headers.get(signing.SIGNATURE_HEADER) or "").strip()  # verified above
+        code, status, run = self.server.agent.claim(monitor_id, key, delivery, signature)
+        if code == 429:
+            self._answer(429, {"error": "a restart of this monitor is in progress", "monitor": monitor_id,
+                               "delivery": run.delivery, "status": status},
+                         monitor=monitor_id, delivery=delivery, reason="in progress", headers={"Retry-After": "10"})
+            return
+        if status == "started":
+            incident = document.get("incident") if isinstance(document.get("incident"), dict) else {}
+            values = {
+                "STATUSGEN_DELIVERY": delivery,
+                "STATUSGEN_MONITOR": monitor_id,
+                "STATUSGEN_IDEMPOTENCY_KEY": key,
+                "STATUSGEN_INCIDENT": str(incident.get("key") or ""),
+                "STATUSGEN_INCIDENT_STARTED": str(incident.get("started") or ""),
+                "STATUSGEN_ATTEMPT": str(document.get("attempt") or ""),
+            }
+
+            def work() -> None:
+                try:
+                    run_command(config, command, run, values)
+                finally:
+                    self.server.agent.finish(run)
+
+            threading.Thread(target=work, name=f"restart-{monitor_id}", daemon=True).start()
+        self._answer(202, {"delivery": run.delivery, "monitor": monitor_id, "status": status},
+                     monitor=monitor_id, delivery=run.delivery, reason="" if status == "started" else f"duplicate {status}")
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def serve(config: AgentConfig, host: str = "127.0.0.1", port: int = 9090, *, background: bool = False) -> AgentServer:
+    """Bind the agent; with ``background`` it also serves from a daemon thread (tests, embedding).
+
+    Without it the caller runs ``server.serve_forever()``; ``server.shutdown()`` stops it.
+    """
+    server = AgentServer(config, (host, port))
+    if background:
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="statusgen-agent", daemon=True).start()
+    return server
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``127.0.0.1:9090``, ``[::1]:9090`` or ``:9090`` (loopback)."""
+    value = text.strip()
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]]*):(\d{1,5})", value)
+    if not match:
+        raise ValueError(f"--listen {text!r}: expected host:port, e.g. 127.0.0.1:9090")
+    host = match.group(1) or match.group(3) or "127.0.0.1"
+    port = int(match.group(2) or match.group(4))
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--listen {text!r}: port must be 0..65535")
+    return host, port
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="statusgen agent", description="Run restart commands on signed webhooks.")
+    parser.add_argument("--config", required=True, help="agent.yaml")
+    parser.add_argument("--listen", default=DEFAULT_LISTEN, help=f"host:port (default {DEFAULT_LISTEN})")
+    args = parser.parse_args(argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+    try:
+        host, port = parse_listen(args.listen)
+        config = load_agent_config(args.config)
+    except AgentConfigError as exc:
+        print(mask(str(exc)), file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    try:
+        server = serve(config, host, port)
+    except OSError as exc:
+        print(f"statusgen agent: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    bound_host, bound_port = server.server_address[:2]
+    print(f"statusgen agent listening on http://{bound_host}:{bound_port}/restart "
+          f"({len(config.monitors)} monitor(s))", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        server.agent.wait_idle(5.0)
+    return 0
