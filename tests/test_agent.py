@@ -233,25 +233,27 @@ def test_every_request_is_logged_on_one_line_without_secrets(agent, caplog):
 
 
 def test_config_errors_name_file_line_and_key(tmp_path, monkeypatch):
+    # the shared format of monitors.yaml: a problem with a value is reported where the value starts
     monkeypatch.delenv("AGENT_SECRET", raising=False)
     bad = tmp_path / "agent.yaml"
     bad.write_text("secret: ${AGENT_SECRET}\nmonitors:\n  web:\n    command: systemctl restart web\n    timeout: soon\n")
     with pytest.raises(AgentConfigError) as info:
         load_agent_config(bad)
-    problems = info.value.problems
-    assert f"{bad}:1:1: secret: environment variable AGENT_SECRET is not set" in problems
-    assert any(p.startswith(f"{bad}:4:5: monitors.web.command: must be a non-empty list") for p in problems)
+    problems = [str(problem) for problem in info.value.problems]
+    assert f"{bad}:1:9: secret: environment variable AGENT_SECRET is not set" in problems
+    assert any(p.startswith(f"{bad}:4:14: monitors.web.command: must be a non-empty list") for p in problems)
 
     short = tmp_path / "short.yaml"
     short.write_text("secret: abc\nmonitors:\n  web: {command: [/bin/true], timeout: soon}\n")
     with pytest.raises(AgentConfigError) as info:
         load_agent_config(short)
-    assert any(":1:1: secret: too short" in p for p in info.value.problems)
-    assert any(":3:31: monitors.web.timeout:" in p for p in info.value.problems)
+    problems = [str(problem) for problem in info.value.problems]
+    assert any(":1:9: secret: too short" in p for p in problems)
+    assert any(":3:40: monitors.web.timeout:" in p for p in problems)
 
     broken = tmp_path / "broken.yaml"
     broken.write_text("secret: [\n")
-    with pytest.raises(AgentConfigError, match="invalid YAML"):
+    with pytest.raises(AgentConfigError, match="YAML syntax error"):
         load_agent_config(broken)
 
 
