@@ -15,6 +15,7 @@ import requests
 
 from generator import signing
 from generator.agent import AgentConfigError, load_agent_config, main, parse_listen, serve
+from generator.config import ConfigError
 
 SECRET = "agent-test-secret-0123456789abcdef"
 
@@ -257,11 +258,16 @@ def test_config_errors_name_file_line_and_key(tmp_path, monkeypatch):
         load_agent_config(broken)
 
 
-def test_main_reports_a_bad_config_without_a_traceback(tmp_path, capsys):
+def test_main_raises_a_config_error_for_a_bad_config_or_argument(tmp_path):
+    # main raises, the CLI's one wrapper turns a ConfigError into a message and exit code 2
     missing = tmp_path / "nope.yaml"
-    assert main(["--config", str(missing)]) == 2
-    assert "cannot read" in capsys.readouterr().err
-    assert main(["--config", str(missing), "--listen", "nonsense"]) == 2
+    with pytest.raises(ConfigError, match="cannot read") as info:
+        main(["--config", str(missing)])
+    assert isinstance(info.value, AgentConfigError)
+    with pytest.raises(AgentConfigError, match="--listen 'nonsense': expected host:port"):
+        main(["--config", str(missing), "--listen", "nonsense"])
+    with pytest.raises(AgentConfigError, match="--config"):
+        main([])
 
 
 def test_parse_listen():

@@ -15,9 +15,9 @@ Rooms: :mod:`.config` reads ``agent.yaml``, :mod:`.command` runs one restart,
 :mod:`.server` answers HTTP and holds the entry points.
 """
 
-from .command import AgentState, Run, run_command
+from .command import AgentState, Run, restart_env, run_command
 from .config import AgentCommand, AgentConfig, AgentConfigError, load_agent_config
-from .server import AgentHandler, AgentServer, main, parse_listen, serve
+from .server import AgentHandler, AgentServer, AgentUsageError, main, parse_listen, serve
 
 __all__ = [
     "AgentCommand",
@@ -26,10 +26,12 @@ __all__ = [
     "AgentHandler",
     "AgentServer",
     "AgentState",
+    "AgentUsageError",
     "Run",
     "load_agent_config",
     "main",
     "parse_listen",
+    "restart_env",
     "run_command",
     "serve",
 ]

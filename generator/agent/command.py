@@ -1,4 +1,8 @@
-"""Running one restart: the monitor's own argv in its own process group, bounded in time, details in env."""
+"""One restart: who runs what (one run per monitor at a time), and running the monitor's own argv.
+
+The command runs in its own process group, bounded by its timeout, without a shell; the
+request's details reach it only as ``STATUSGEN_*`` environment variables.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Optional
+from typing import IO, Any
 
 from generator.secrets import mask
 
@@ -22,6 +26,7 @@ log = logging.getLogger("statusgen.agent")
 
 DONE_KEEP = 512  # finished idempotency keys remembered (replays are rejected after 5 minutes anyway)
 ENV_VALUE = re.compile(r"[^\x20-\x7e]")
+OUTPUT_TAIL = 400  # bytes of the command's output kept for the log
 
 
 @dataclass
@@ -30,8 +35,8 @@ class Run:
     delivery: str
     key: str
     started: float
-    finished: Optional[float] = None
-    returncode: Optional[int] = None
+    finished: float | None = None
+    returncode: int | None = None
     output: str = ""
 
 
@@ -79,6 +84,17 @@ class AgentState:
             self.history = (self.history + [run])[-DONE_KEEP:]
             self.idle.notify_all()
 
+    def launch(self, command: AgentCommand, run: Run, values: dict[str, str]) -> None:
+        """Run the command on its own thread (the request is answered at once); the run is finished whatever happens."""
+
+        def work() -> None:
+            try:
+                run_command(self.config, command, run, values)
+            finally:
+                self.finish(run)
+
+        threading.Thread(target=work, name=f"restart-{run.monitor_id}", daemon=True).start()
+
     def wait_idle(self, timeout: float) -> bool:
         """Block until no restart is running (for tests and a clean shutdown)."""
         deadline = time.monotonic() + timeout
@@ -89,6 +105,21 @@ class AgentState:
                     return False
                 self.idle.wait(remaining)
             return True
+
+
+def restart_env(document: dict[str, Any], *, delivery: str, monitor_id: str, key: str) -> dict[str, str]:
+    """The request's details for the command: data in environment variables, never in argv."""
+    incident = document.get("incident")
+    if not isinstance(incident, dict):
+        incident = {}
+    return {
+        "STATUSGEN_DELIVERY": delivery,
+        "STATUSGEN_MONITOR": monitor_id,
+        "STATUSGEN_IDEMPOTENCY_KEY": key,
+        "STATUSGEN_INCIDENT": str(incident.get("key") or ""),
+        "STATUSGEN_INCIDENT_STARTED": str(incident.get("started") or ""),
+        "STATUSGEN_ATTEMPT": str(document.get("attempt") or ""),
+    }
 
 
 def _child_env(config: AgentConfig, command: AgentCommand, values: dict[str, str]) -> dict[str, str]:
@@ -103,34 +134,7 @@ def run_command(config: AgentConfig, command: AgentCommand, run: Run, values: di
     """Run the monitor's command; output goes to a file, not a pipe, so a daemon it spawns cannot hold us."""
     began = time.monotonic()
     with tempfile.TemporaryFile() as output:
-        try:
-            process = subprocess.Popen(  # noqa: S603 - argv comes from the agent's own config only
-                list(command.command),
-                cwd=command.cwd,
-                env=_child_env(config, command, values),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so a timeout can stop all of it
-                shell=False,
-            )
-        except OSError as exc:
-            run.returncode = 127
-            run.output = f"cannot start {command.command[0]}: {exc.strerror or exc}"
-        else:
-            try:
-                run.returncode = process.wait(timeout=command.timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                process.wait()
-                run.returncode = -9
-                run.output = f"timed out after {command.timeout:g}s and was killed; "
-            output.seek(0)
-            tail = output.read()[-400:].decode("utf-8", "replace")
-            run.output += " ".join(tail.split())
+        run.returncode, run.output = _execute(command, _child_env(config, command, values), output)
     log.info(
         "%s",
         mask(
@@ -138,3 +142,34 @@ def run_command(config: AgentConfig, command: AgentCommand, run: Run, values: di
             f"seconds={time.monotonic() - began:.2f} output={run.output[-200:]!r}"
         ),
     )
+
+
+def _execute(command: AgentCommand, env: dict[str, str], output: IO[bytes]) -> tuple[int, str]:
+    """Exit code and the tail of the output on one line; 127 when it cannot start, -9 when killed on timeout."""
+    try:
+        process = subprocess.Popen(  # argv comes from the agent's own config only; no shell
+            list(command.command),
+            cwd=command.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a timeout can stop all of it
+            shell=False,
+        )
+    except OSError as exc:
+        return 127, f"cannot start {command.command[0]}: {exc.strerror or exc}"
+    note = ""
+    try:
+        returncode = process.wait(timeout=command.timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        process.wait()
+        returncode = -9
+        note = f"timed out after {command.timeout:g}s and was killed; "
+    output.seek(0)
+    tail = output.read()[-OUTPUT_TAIL:].decode("utf-8", "replace")
+    return returncode, note + " ".join(tail.split())

@@ -12,20 +12,31 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from types import FrameType
+from typing import Any, NoReturn
 
 from generator import __version__, signing
+from generator.config.problems import Problem
+from generator.exitcodes import OK
 from generator.secrets import mask
 from generator.timeutil import to_iso, utcnow
 
-from .command import AgentState, run_command
-from .config import AgentConfig, AgentConfigError, load_agent_config
+from .command import AgentState, restart_env
+from .config import AgentCommand, AgentConfig, AgentConfigError, load_agent_config
 
 log = logging.getLogger("statusgen.agent")
 
 DEFAULT_LISTEN = "127.0.0.1:9090"
 PATHS = ("/", "/restart")
 TOKEN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+DISCARD_LIMIT = 1024 * 1024  # bytes of an oversized body read and dropped so the client sees our 413
+
+
+class AgentUsageError(AgentConfigError):
+    """A bad command line, or an address the agent cannot listen on: bad input, like a bad agent.yaml."""
+
+    def __init__(self, message: str):
+        super().__init__([Problem("statusgen agent", 0, 0, "", message)])
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -42,7 +53,7 @@ class AgentServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = _bound(self)
         return f"http://{host}:{port}/restart"
 
 
@@ -55,11 +66,11 @@ class AgentHandler(BaseHTTPRequestHandler):
 
     # -- plumbing
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - we log our own line instead
+    def log_message(self, format: str, *args: Any) -> None:  # we log one line of our own per request instead
         pass
 
     def _answer(self, code: int, payload: dict[str, Any], *, monitor: str = "-", delivery: str = "-",
-                reason: str = "", headers: Optional[dict[str, str]] = None) -> None:
+                reason: str = "", headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload, sort_keys=True).encode("utf-8")
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -96,35 +107,63 @@ class AgentHandler(BaseHTTPRequestHandler):
             return
         self._answer(405, {"error": "method not allowed: send POST"}, reason="method", headers={"Allow": "POST"})
 
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method  # noqa: N815
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method
 
-    # -- the restart request
+    # -- the restart request, checked in order: path, size, signature, event, monitor, ids
 
-    def do_POST(self) -> None:  # noqa: N802
-        config = self.server.config
+    def do_POST(self) -> None:
         if self.path.split("?")[0] not in PATHS:
             self._answer(404, {"error": "not found: POST to /restart"}, reason="path")
             return
+        body = self._body()
+        if body is None or not self._signed(body):
+            return
+        event = self._event(body)
+        if event is None:
+            return
+        document, monitor_id = event
+        command = self.server.config.monitors.get(monitor_id)
+        if command is None:
+            shown = monitor_id if TOKEN.match(monitor_id) else "?"
+            self._answer(404, {"error": "unknown monitor", "monitor": shown}, monitor=shown, reason="unknown monitor")
+            return
+        delivery = self.headers.get(signing.DELIVERY_HEADER, "")
+        try:
+            delivery = str(uuid.UUID(delivery))
+        except ValueError:
+            delivery = str(uuid.uuid4())
+        key = self.headers.get(signing.IDEMPOTENCY_HEADER) or delivery
+        if not TOKEN.match(key):
+            self._answer(400, {"error": "bad Idempotency-Key"}, monitor=monitor_id, reason="bad key")
+            return
+        self._restart(command, document, delivery, key)
+
+    def _body(self) -> bytes | None:
+        """The whole body, or ``None`` after answering why not; never more than max_body is buffered."""
+        max_body = self.server.config.max_body
         length_text = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked" or length_text is None:
             self._answer(411, {"error": "Content-Length required"}, reason="no length")
-            return
+            return None
         try:
             length = int(length_text)
             if length < 0:
                 raise ValueError
         except ValueError:
             self._answer(400, {"error": "bad Content-Length"}, reason="bad length")
-            return
-        if length > config.max_body:
-            # never buffered: discard a bounded amount in chunks so the client can read our answer
-            self._discard(min(length, 1024 * 1024))
-            self._answer(413, {"error": f"body larger than {config.max_body} bytes"}, reason=f"length {length}")
-            return
+            return None
+        if length > max_body:
+            self._discard(min(length, DISCARD_LIMIT))
+            self._answer(413, {"error": f"body larger than {max_body} bytes"}, reason=f"length {length}")
+            return None
         body = self.rfile.read(length)
         if len(body) != length:
             self._answer(400, {"error": "body shorter than Content-Length"}, reason="short body")
-            return
+            return None
+        return body
+
+    def _signed(self, body: bytes) -> bool:
+        config = self.server.config
         try:
             signing.verify(
                 config.secret,
@@ -137,7 +176,11 @@ class AgentHandler(BaseHTTPRequestHandler):
             )
         except signing.SignatureError as exc:
             self._answer(401, {"error": f"unauthorized: {exc}"}, reason=str(exc))
-            return
+            return False
+        return True
+
+    def _event(self, body: bytes) -> tuple[dict[str, Any], str] | None:
+        """The restart event and its monitor id, or ``None`` after a 400."""
         try:
             document = json.loads(body)
             if not isinstance(document, dict) or document.get("event") != "restart":
@@ -149,51 +192,34 @@ class AgentHandler(BaseHTTPRequestHandler):
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             self._answer(400, {"error": "body must be the statusgen restart event (leave restart.body unset)"},
                          reason=str(exc)[:80])
-            return
-        command = config.monitors.get(monitor_id)
-        shown = monitor_id if TOKEN.match(monitor_id) else "?"
-        if command is None:
-            self._answer(404, {"error": "unknown monitor", "monitor": shown}, monitor=shown, reason="unknown monitor")
-            return
-        delivery = self.headers.get(signing.DELIVERY_HEADER, "")
-        try:
-            delivery = str(uuid.UUID(delivery))
-        except ValueError:
-            delivery = str(uuid.uuid4())
-        key = self.headers.get(signing.IDEMPOTENCY_HEADER) or delivery
-        if not TOKEN.match(key):
-            self._answer(400, {"error": "bad Idempotency-Key"}, monitor=monitor_id, reason="bad key")
-            return
-        signature = (self.headers.get(signing.SIGNATURE_HEADER) or "").strip()  # verified above
-        code, status, run = self.server.agent.claim(monitor_id, key, delivery, signature)
+            return None
+        return document, monitor_id
+
+    def _restart(self, command: AgentCommand, document: dict[str, Any], delivery: str, key: str) -> None:
+        """Start the restart unless one is running: a duplicate shares the first delivery, another attempt waits."""
+        monitor_id = command.monitor_id
+        signature = (self.headers.get(signing.SIGNATURE_HEADER) or "").strip()  # verified in _signed
+        agent = self.server.agent
+        code, status, run = agent.claim(monitor_id, key, delivery, signature)
         if code == 429:
             self._answer(429, {"error": "a restart of this monitor is in progress", "monitor": monitor_id,
                                "delivery": run.delivery, "status": status},
                          monitor=monitor_id, delivery=delivery, reason="in progress", headers={"Retry-After": "10"})
             return
         if status == "started":
-            incident = document.get("incident") if isinstance(document.get("incident"), dict) else {}
-            values = {
-                "STATUSGEN_DELIVERY": delivery,
-                "STATUSGEN_MONITOR": monitor_id,
-                "STATUSGEN_IDEMPOTENCY_KEY": key,
-                "STATUSGEN_INCIDENT": str(incident.get("key") or ""),
-                "STATUSGEN_INCIDENT_STARTED": str(incident.get("started") or ""),
-                "STATUSGEN_ATTEMPT": str(document.get("attempt") or ""),
-            }
-
-            def work() -> None:
-                try:
-                    run_command(config, command, run, values)
-                finally:
-                    self.server.agent.finish(run)
-
-            threading.Thread(target=work, name=f"restart-{monitor_id}", daemon=True).start()
+            agent.launch(command, run, restart_env(document, delivery=delivery, monitor_id=monitor_id, key=key))
         self._answer(202, {"delivery": run.delivery, "monitor": monitor_id, "status": status},
-                     monitor=monitor_id, delivery=run.delivery, reason="" if status == "started" else f"duplicate {status}")
+                     monitor=monitor_id, delivery=run.delivery,
+                     reason="" if status == "started" else f"duplicate {status}")
 
 
 # --------------------------------------------------------------------------- entry points
+
+
+def _bound(server: AgentServer) -> tuple[str, int]:
+    """The host and port the server really listens on (port 0 asks the system for one)."""
+    host, port = server.server_address[:2]
+    return (host.decode() if isinstance(host, bytes) else str(host)), int(port)
 
 
 def serve(config: AgentConfig, host: str = "127.0.0.1", port: int = 9090, *, background: bool = False) -> AgentServer:
@@ -203,7 +229,8 @@ def serve(config: AgentConfig, host: str = "127.0.0.1", port: int = 9090, *, bac
     """
     server = AgentServer(config, (host, port))
     if background:
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="statusgen-agent", daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="statusgen-agent",
+                         daemon=True).start()
     return server
 
 
@@ -220,8 +247,16 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, port
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="statusgen agent", description="Run restart commands on signed webhooks.")
+class _Arguments(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so the CLI's one wrapper chooses the exit code."""
+
+    def error(self, message: str) -> NoReturn:
+        raise AgentUsageError(f"{message} (see statusgen agent --help)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGTERM or Ctrl-C; a bad agent.yaml, argument or address raises :class:`AgentConfigError`."""
+    parser = _Arguments(prog="statusgen agent", description="Run restart commands on signed webhooks.")
     parser.add_argument("--config", required=True, help="agent.yaml")
     parser.add_argument("--listen", default=DEFAULT_LISTEN, help=f"host:port (default {DEFAULT_LISTEN})")
     args = parser.parse_args(argv)
@@ -230,26 +265,26 @@ def main(argv: Optional[list[str]] = None) -> int:
     log.setLevel(logging.INFO)
     try:
         host, port = parse_listen(args.listen)
-        config = load_agent_config(args.config)
-    except AgentConfigError as exc:
-        print(mask(str(exc)), file=sys.stderr)
-        return 2
     except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+        raise AgentUsageError(str(exc)) from None
+    config = load_agent_config(args.config)
     try:
         server = serve(config, host, port)
     except OSError as exc:
-        print(f"statusgen agent: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        raise AgentUsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    _serve_until_stopped(server)
+    return OK
 
-    def stop(signum: int, frame: Any) -> None:
+
+def _serve_until_stopped(server: AgentServer) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # shutdown() waits for serve_forever to return, so it cannot run on the serving thread itself
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    bound_host, bound_port = server.server_address[:2]
-    print(f"statusgen agent listening on http://{bound_host}:{bound_port}/restart "
-          f"({len(config.monitors)} monitor(s))", file=sys.stderr, flush=True)
+    host, port = _bound(server)
+    print(f"statusgen agent listening on http://{host}:{port}/restart "
+          f"({len(server.config.monitors)} monitor(s))", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -257,4 +292,3 @@ def main(argv: Optional[list[str]] = None) -> int:
     finally:
         server.server_close()
         server.agent.wait_idle(5.0)
-    return 0
