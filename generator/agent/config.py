@@ -26,6 +26,8 @@ MAX_BODY_RANGE = (256, 10 * 1024 * 1024)
 MAX_BYTES = 1024 * 1024  # an agent.yaml is a few hundred bytes; refuse to chew on anything absurd
 TOP_KEYS = ("secret", "monitors", "max_body", "max_age", "max_future")
 MONITOR_KEYS = ("command", "cwd", "timeout", "env")
+# keys people reach for in the file that are command-line options instead
+OPTIONS = {"listen": "is not read from agent.yaml: pass --listen host:port to statusgen agent"}
 NULL_TAG = "tag:yaml.org,2002:null"
 
 SECRET_REQUIRED = "required: the HMAC key shared with monitors.yaml, e.g. secret: ${AGENT_SECRET}"
@@ -102,7 +104,7 @@ def _build(reader: Reader, root: Node, name: str, folder: Path) -> AgentConfig |
     if not isinstance(root, MappingNode):
         reader.problem(root, "", f"the top level must be a mapping with secret and monitors, got {describe(root)}")
         return None
-    top = reader.mapping(root, "", TOP_KEYS) or {}
+    top = reader.mapping(root, "", TOP_KEYS, elsewhere=OPTIONS) or {}
     secret = _secret(reader, top, root)
     max_body = DEFAULT_MAX_BODY
     if "max_body" in top:
