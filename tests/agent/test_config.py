@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 
@@ -11,21 +10,10 @@ import pytest
 from generator.agent import AgentConfigError, load_agent_config
 from generator.config import ConfigError, format_problems
 from generator.secrets import mask
+from tests.support.expect import expectations
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "agent"
-EXPECT = re.compile(r"^# expect: (\d+):(\d+) (\S+) \| (.+)$")
 ENVIRON = {"AGENT_SECRET": "agent-config-secret-0123456789", "DEPLOY_TOKEN": "deploy-token-123"}
-
-
-def expectations(path: Path) -> list[tuple[int, int, str, str]]:
-    """``# expect: LINE:COL KEY | message text`` comments at the end of a fixture (``-``: no key)."""
-    found = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = EXPECT.match(line)
-        if match:
-            key = "" if match.group(3) == "-" else match.group(3)
-            found.append((int(match.group(1)), int(match.group(2)), key, match.group(4)))
-    return found
 
 
 def problems_of(path: Path, environ: dict[str, str]) -> list:
