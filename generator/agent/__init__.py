@@ -17,7 +17,14 @@ Rooms: :mod:`.config` reads ``agent.yaml``, :mod:`.command` runs one restart,
 
 from .command import AgentState, Run, restart_env, run_command
 from .config import AgentCommand, AgentConfig, AgentConfigError, load_agent_config
-from .server import AgentHandler, AgentServer, AgentUsageError, main, parse_listen, serve
+from .server import (
+    AgentHandler,
+    AgentServer,
+    AgentUsageError,
+    main,
+    parse_listen,
+    serve,
+)
 
 __all__ = [
     "AgentCommand",
