@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -49,12 +50,14 @@ class AgentServer(ThreadingHTTPServer):
     def __init__(self, config: AgentConfig, address: tuple[str, int]):
         self.config = config
         self.agent = AgentState(config)
+        # the stdlib server is IPv4 only; --listen [::1]:9090 (documented) needs an IPv6 socket
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, AgentHandler)
 
     @property
     def url(self) -> str:
         host, port = _bound(self)
-        return f"http://{host}:{port}/restart"
+        return f"http://{_url_host(host)}:{port}/restart"
 
 
 class AgentHandler(BaseHTTPRequestHandler):
@@ -222,6 +225,10 @@ def _bound(server: AgentServer) -> tuple[str, int]:
     return (host.decode() if isinstance(host, bytes) else str(host)), int(port)
 
 
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def serve(config: AgentConfig, host: str = "127.0.0.1", port: int = 9090, *, background: bool = False) -> AgentServer:
     """Bind the agent; with ``background`` it also serves from a daemon thread (tests, embedding).
 
@@ -283,7 +290,7 @@ def _serve_until_stopped(server: AgentServer) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     host, port = _bound(server)
-    print(f"statusgen agent listening on http://{host}:{port}/restart "
+    print(f"statusgen agent listening on http://{_url_host(host)}:{port}/restart "
           f"({len(server.config.monitors)} monitor(s))", file=sys.stderr, flush=True)
     try:
         server.serve_forever()

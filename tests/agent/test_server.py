@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import textwrap
 import threading
@@ -257,3 +258,22 @@ def test_parse_listen():
     assert parse_listen(":9000") == ("127.0.0.1", 9000)
     with pytest.raises(ValueError):
         parse_listen("localhost")
+
+
+def test_an_ipv6_listen_address_binds_an_ipv6_socket(tmp_path, monkeypatch):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    config_file = tmp_path / "agent.yaml"
+    config_file.write_text("secret: ${AGENT_SECRET}\nmonitors:\n  web: {command: [/bin/true]}\n")
+    monkeypatch.setenv("AGENT_SECRET", SECRET)
+    try:
+        server = serve(load_agent_config(config_file), *parse_listen("[::1]:0"), background=True)
+    except OSError as exc:  # a container without an IPv6 loopback
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    try:
+        assert server.url.startswith("http://[::1]:")
+        assert requests.get(server.url.replace("/restart", "/healthz"), timeout=5).json() == {"ok": True, "monitors": 1}
+    finally:
+        server.shutdown()
+        server.server_close()
+
