@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import textwrap
 import threading
@@ -14,7 +15,14 @@ import pytest
 import requests
 
 from generator import signing
-from generator.agent import AgentConfigError, load_agent_config, main, parse_listen, serve
+from generator.agent import (
+    AgentConfigError,
+    load_agent_config,
+    main,
+    parse_listen,
+    serve,
+)
+from generator.config import ConfigError
 
 SECRET = "agent-test-secret-0123456789abcdef"
 
@@ -232,34 +240,16 @@ def test_every_request_is_logged_on_one_line_without_secrets(agent, caplog):
     assert all("\n" not in line and SECRET not in line for line in lines)
 
 
-def test_config_errors_name_file_line_and_key(tmp_path, monkeypatch):
-    monkeypatch.delenv("AGENT_SECRET", raising=False)
-    bad = tmp_path / "agent.yaml"
-    bad.write_text("secret: ${AGENT_SECRET}\nmonitors:\n  web:\n    command: systemctl restart web\n    timeout: soon\n")
-    with pytest.raises(AgentConfigError) as info:
-        load_agent_config(bad)
-    problems = info.value.problems
-    assert f"{bad}:1:1: secret: environment variable AGENT_SECRET is not set" in problems
-    assert any(p.startswith(f"{bad}:4:5: monitors.web.command: must be a non-empty list") for p in problems)
-
-    short = tmp_path / "short.yaml"
-    short.write_text("secret: abc\nmonitors:\n  web: {command: [/bin/true], timeout: soon}\n")
-    with pytest.raises(AgentConfigError) as info:
-        load_agent_config(short)
-    assert any(":1:1: secret: too short" in p for p in info.value.problems)
-    assert any(":3:31: monitors.web.timeout:" in p for p in info.value.problems)
-
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("secret: [\n")
-    with pytest.raises(AgentConfigError, match="invalid YAML"):
-        load_agent_config(broken)
-
-
-def test_main_reports_a_bad_config_without_a_traceback(tmp_path, capsys):
+def test_main_raises_a_config_error_for_a_bad_config_or_argument(tmp_path):
+    # main raises, the CLI's one wrapper turns a ConfigError into a message and exit code 2
     missing = tmp_path / "nope.yaml"
-    assert main(["--config", str(missing)]) == 2
-    assert "cannot read" in capsys.readouterr().err
-    assert main(["--config", str(missing), "--listen", "nonsense"]) == 2
+    with pytest.raises(ConfigError, match="cannot read") as info:
+        main(["--config", str(missing)])
+    assert isinstance(info.value, AgentConfigError)
+    with pytest.raises(AgentConfigError, match="--listen 'nonsense': expected host:port"):
+        main(["--config", str(missing), "--listen", "nonsense"])
+    with pytest.raises(AgentConfigError, match="--config"):
+        main([])
 
 
 def test_parse_listen():
@@ -268,3 +258,22 @@ def test_parse_listen():
     assert parse_listen(":9000") == ("127.0.0.1", 9000)
     with pytest.raises(ValueError):
         parse_listen("localhost")
+
+
+def test_an_ipv6_listen_address_binds_an_ipv6_socket(tmp_path, monkeypatch):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    config_file = tmp_path / "agent.yaml"
+    config_file.write_text("secret: ${AGENT_SECRET}\nmonitors:\n  web: {command: [/bin/true]}\n")
+    monkeypatch.setenv("AGENT_SECRET", SECRET)
+    try:
+        server = serve(load_agent_config(config_file), *parse_listen("[::1]:0"), background=True)
+    except OSError as exc:  # a container without an IPv6 loopback
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    try:
+        assert server.url.startswith("http://[::1]:")
+        assert requests.get(server.url.replace("/restart", "/healthz"), timeout=5).json() == {"ok": True, "monitors": 1}
+    finally:
+        server.shutdown()
+        server.server_close()
+
