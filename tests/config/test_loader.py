@@ -10,7 +10,7 @@ import pytest
 from generator.config import ConfigError, Problem, format_problems, load_config, summary, validate_file
 from generator.models import DnsSpec, HttpSpec, JsonAssertion, TcpSpec, TlsSpec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VALID = ROOT / "tests" / "data" / "configs" / "valid"
 
 
