@@ -13,10 +13,9 @@ import jsonschema
 import pytest
 import yaml
 
-from generator.config import SCHEMA_PATH, validate_file
+from generator.config import SCHEMA_PATH, sections, validate_file
 from generator.config import build as b
 from generator.config import schema as schema_module
-from generator.config import sections
 from generator.probes import http_spec, registry
 
 ROOT = Path(__file__).resolve().parents[2]
