@@ -23,7 +23,7 @@ from typing import Mapping, Optional, Union
 
 from generator.models import Config
 
-from .build import build_config
+from .build import build_config, probe_types
 from .problems import ConfigError, Problem, format_problems
 from .reader import Reader
 from .yamlsource import Source
@@ -62,7 +62,7 @@ def summary(config: Config) -> str:
     """One line for ``statusgen check``: ``monitors.yaml: 5 monitors (3 http, 1 tcp, 1 dns) in 2 groups, valid``."""
     count = len(config.monitors)
     kinds = Counter(monitor.type for monitor in config.monitors)
-    order = ["http", "tcp", "tls", "dns"] + sorted(set(kinds) - {"http", "tcp", "tls", "dns"})
+    order = list(probe_types()) + sorted(set(kinds) - set(probe_types()))
     parts = ", ".join(f"{kinds[kind]} {kind}" for kind in order if kinds[kind])
     groups = len({monitor.group for monitor in config.monitors if monitor.group})
     text = f"{config.path}: {count} monitor{'s' if count != 1 else ''}"

@@ -258,6 +258,18 @@ class Reader:
                 result.append((name, value))
         return None if failed else tuple(result)
 
+    def unique(self, entry: Entry, values: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
+        """``values`` (read from ``entry``) when none is listed twice."""
+        if values is None:
+            return None
+        seen: set[str] = set()
+        for value in values:
+            if value in seen:
+                self.problem(entry.node, entry.path, f"{quote(value)} is listed twice")
+                return None
+            seen.add(value)
+        return values
+
     def plain(self, node: Node, path: str) -> tuple[bool, Any]:
         ok, value = self.source.plain(node)
         if not ok:

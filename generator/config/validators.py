@@ -16,6 +16,7 @@ _STATUS_CLASS = re.compile(r"^\s*([1-5])[xX][xX]\s*$")
 _APPRISE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
 # a JSON path: ``status``, ``data.items[0].ok``, ``[2].name``
 JSON_PATH = re.compile(r"^(?:[^.\[\]\s]+|\[\d+\])(?:\[\d+\])*(?:\.[^.\[\]\s]+(?:\[\d+\])*)*$")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -100,6 +101,12 @@ def host_port(value: str, *, default_port: Optional[int] = None) -> Union[str, t
         port = int(port_text)
     problem = hostname(host) or port_range(port)
     return problem if problem else (host, port)
+
+
+def host_port_problem(value: str, *, default_port: Optional[int] = None) -> Optional[str]:
+    """What is wrong with ``value`` as host:port, or ``None``."""
+    result = host_port(value, default_port=default_port)
+    return result if isinstance(result, str) else None
 
 
 def port_range(port: int) -> Optional[str]:

@@ -8,6 +8,7 @@ joined strings.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Optional
 
 import dns.exception
@@ -15,10 +16,31 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
-from generator.models import Check, CheckStatus, DnsSpec, Monitor
+from generator.config.keys import Choice, Key, Texts, host, host_port
+from generator.models import Check, CheckStatus, Monitor
 from generator.probes.base import Deadline, make_check, now, seconds_text
+from generator.probes.probetype import ProbeType
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
+
+
+@dataclass(frozen=True)
+class DnsSpec:
+    name: str
+    record_type: str = "A"
+    resolver: str | None = None  # "host" or "host:port"; None = system resolver
+    expect: tuple[str, ...] = ()
+    match: str = "any"  # "any" or "all"
+
+
+KEYS: tuple[Key, ...] = (
+    host("host", "the DNS name to look up", required=True, hint=" (the DNS name to look up)", field="name"),
+    Choice("record_type", "record type: " + ", ".join(RECORD_TYPES) + " (default A)", choices=RECORD_TYPES,
+           fold=True),
+    host_port("resolver", "resolver to ask: host or host:port (default: the system's)", default_port=53),
+    Texts("expect", "the answer must contain this value (or these values)"),
+    Choice("match", "any: one expected value is enough; all: every one (default any)", choices=("any", "all")),
+)
 
 
 def parse_resolver(text: str) -> tuple[str, int]:
@@ -128,3 +150,7 @@ def probe(monitor: Monitor, timeout: float) -> Check:
                 found,
             )
     return make_check(monitor, started, CheckStatus.UP, latency_ms=latency_ms, details=details)
+
+
+TYPE = ProbeType(name="dns", doc="a DNS name resolves, optionally to expected values", spec=DnsSpec, keys=KEYS,
+                 probe=probe)

@@ -18,8 +18,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from generator.models import Check, CheckStatus, HttpExpect, HttpSpec, JsonAssertion, Monitor
+from generator.models import Check, CheckStatus, Monitor
 from generator.probes.base import Deadline, describe_error, make_check, now
+from generator.probes.http_spec import KEYS, HttpExpect, HttpSpec, JsonAssertion
+from generator.probes.probetype import ProbeType
 
 BODY_LIMIT = 1 << 20  # 1 MiB: enough for any health page, bounded for a misbehaving one
 MAX_REDIRECTS = 10
@@ -278,3 +280,6 @@ def check_json(assertion: JsonAssertion, document: Any) -> str:
     if assertion.has_equals and not _same(value, assertion.equals):
         return f"json path {assertion.path}: got {_show(value)}, expected {_show(assertion.equals)}"
     return ""
+
+
+TYPE = ProbeType(name="http", doc="an HTTP(S) request answers as expected", spec=HttpSpec, keys=KEYS, probe=probe)

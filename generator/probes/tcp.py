@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 
-from generator.models import Check, CheckStatus, Monitor, TcpSpec
+from generator.config.keys import Key, host, port
+from generator.models import Check, CheckStatus, Monitor
 from generator.probes.base import Deadline, describe_error, make_check, now
+from generator.probes.probetype import ProbeType
+
+
+@dataclass(frozen=True)
+class TcpSpec:
+    host: str
+    port: int
+
+
+KEYS: tuple[Key, ...] = (
+    host("host", "host to connect to", required=True),
+    port("port", "TCP port", required=True),
+)
 
 
 def probe(monitor: Monitor, timeout: float) -> Check:
@@ -22,3 +37,6 @@ def probe(monitor: Monitor, timeout: float) -> Check:
     latency_ms = deadline.elapsed_ms()
     sock.close()
     return make_check(monitor, started, CheckStatus.UP, latency_ms=latency_ms)
+
+
+TYPE = ProbeType(name="tcp", doc="a TCP connection opens", spec=TcpSpec, keys=KEYS, probe=probe)

@@ -10,11 +10,44 @@ from __future__ import annotations
 
 import socket
 import ssl
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from generator.models import Check, CheckStatus, Monitor, TlsSpec
+from generator.config.keys import Integer, Key, SpecContext, Text, host, port
+from generator.models import Check, CheckStatus, Monitor
 from generator.probes.base import Deadline, describe_error, make_check, now
+from generator.probes.probetype import ProbeType
 from generator.timeutil import to_iso
+
+
+@dataclass(frozen=True)
+class TlsSpec:
+    host: str
+    port: int = 443
+    server_name: str | None = None  # SNI / hostname to verify, defaults to host
+    ca_bundle: str | None = None
+    degraded_days: int = 14  # fewer days left than this: degraded
+    down_days: int = 3  # fewer days left than this (or invalid): down
+
+
+KEYS: tuple[Key, ...] = (
+    host("host", "host whose certificate is checked", required=True),
+    port("port", "TLS port (default 443)"),
+    host("server_name", "name to send (SNI) and verify (default: host)"),
+    Text("ca_bundle", "a CA bundle file to verify against"),
+    Integer("degraded_days", "fewer days left than this: degraded (default 14)", minimum=0, maximum=3650),
+    Integer("down_days", "fewer days left than this, or an invalid certificate: down (default 3)",
+            minimum=0, maximum=3650),
+)
+
+
+def _days_in_order(spec: TlsSpec, context: SpecContext) -> bool:
+    if spec.down_days <= spec.degraded_days:
+        return True
+    where = context.entries.get("down_days") or context.entries.get("degraded_days")
+    context.reader.problem(where.node if where else context.node, where.path if where else context.path,
+                           f"down_days ({spec.down_days}) must not be more than degraded_days ({spec.degraded_days})")
+    return False
 
 
 def _context(spec: TlsSpec) -> ssl.SSLContext:
@@ -63,3 +96,7 @@ def probe(monitor: Monitor, timeout: float) -> Check:
     else:
         status, error = CheckStatus.UP, ""
     return make_check(monitor, started, status, latency_ms=latency_ms, error=error, details=details)
+
+
+TYPE = ProbeType(name="tls", doc="a TLS certificate verifies and is not about to expire", spec=TlsSpec, keys=KEYS,
+                 probe=probe, check=_days_in_order)

@@ -10,7 +10,7 @@ import pytest
 
 from generator.config import ConfigError, load_config, validate_file
 
-INVALID = Path(__file__).resolve().parent / "data" / "configs" / "invalid"
+INVALID = Path(__file__).resolve().parents[1] / "data" / "configs" / "invalid"
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) (\S+) \| (.+)$")
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from generator.config import SCHEMA_PATH, Problem, validate_file
 from generator.models import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "tests" / "data" / "configs" / "valid").glob("*.yaml")) + [ROOT / "monitors.yaml"]
 TEXTS = [path.read_text(encoding="utf-8") for path in SOURCES]
 DOCS = [yaml.safe_load(text) for text in TEXTS]

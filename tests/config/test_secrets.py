@@ -10,7 +10,7 @@ import pytest
 from generator import secrets
 from generator.config import ConfigError, format_problems, load_config, validate_file
 
-VALID = Path(__file__).resolve().parent / "data" / "configs" / "valid"
+VALID = Path(__file__).resolve().parents[1] / "data" / "configs" / "valid"
 
 ENV = {
     "GITHUB_REPOSITORY": "acme/status",

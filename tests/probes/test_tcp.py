@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import time
 
-from generator.models import CheckStatus, Monitor, TcpSpec
+from generator.models import CheckStatus, Monitor
 from generator.probes import PROBES
+from generator.probes.tcp import TcpSpec
 from tests.support.servers import TcpListener, closed_port
 
 

@@ -13,11 +13,12 @@ import jsonschema
 import pytest
 import yaml
 
-from generator.config import SCHEMA_PATH, validate_file
+from generator.config import SCHEMA_PATH, sections, validate_file
 from generator.config import build as b
 from generator.config import schema as schema_module
+from generator.probes import http_spec, registry
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "tests" / "data" / "configs"
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
@@ -48,14 +49,14 @@ def test_schema_names_the_same_keys_as_the_loader():
     props = SCHEMA["properties"]
     defs = SCHEMA["definitions"]
     assert set(props) == set(b.TOP_KEYS)
-    assert set(props["site"]["properties"]) == set(b.SITE_KEYS)
-    assert set(props["settings"]["properties"]) == set(b.SETTINGS_KEYS)
-    assert set(props["settings"]["properties"]["canary"]["properties"]) == set(b.CANARY_KEYS)
-    assert set(props["defaults"]["properties"]) == set(b.DEFAULTS_KEYS)
-    for kind in b.TYPES:
-        assert set(defs[f"{kind}Monitor"]["properties"]) == set(b.BASE_KEYS) | set(b.TYPE_KEYS[kind]), kind
-    assert set(defs["httpExpect"]["properties"]) == set(b.EXPECT_KEYS)
-    assert set(defs["jsonAssertion"]["properties"]) == set(b.JSON_KEYS)
+    assert set(props["site"]["properties"]) == set(sections.SITE_KEYS)
+    assert set(props["settings"]["properties"]) == set(sections.SETTINGS_KEYS)
+    assert set(props["settings"]["properties"]["canary"]["properties"]) == set(sections.CANARY_KEYS)
+    assert set(props["defaults"]["properties"]) == set(b.defaults_keys())
+    for probe_type in registry.TYPES:
+        assert set(defs[f"{probe_type.name}Monitor"]["properties"]) == set(b.BASE_KEYS) | set(probe_type.key_names)
+    assert set(defs["httpExpect"]["properties"]) == {key.name for key in http_spec.EXPECT.keys}
+    assert set(defs["jsonAssertion"]["properties"]) == set(http_spec.JSON_KEYS)
     assert set(defs["restartDefaults"]["properties"]) == set(b.RESTART_KEYS)
     object_target = [s for s in defs["notifyTarget"]["oneOf"] if s.get("type") == "object"][0]
     assert set(object_target["properties"]) == set(b.NOTIFY_KEYS)

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from generator.models import CheckStatus, DnsSpec, Monitor
+from generator.models import CheckStatus, Monitor
 from generator.probes import PROBES
-from generator.probes.dns import parse_resolver
+from generator.probes.dns import DnsSpec, parse_resolver
 from tests.support.servers import DnsServer
 
 ZONE = [

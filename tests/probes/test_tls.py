@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from generator.models import CheckStatus, Monitor, TlsSpec
+from generator.models import CheckStatus, Monitor
 from generator.probes import PROBES
+from generator.probes.tls import TlsSpec
 from tests.support.servers import Certs, HangingServer, TlsServer, closed_port
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 from generator.config import ConfigError, Problem, format_problems, load_config, summary, validate_file
-from generator.models import DnsSpec, HttpSpec, JsonAssertion, TcpSpec, TlsSpec
+from generator.probes.dns import DnsSpec
+from generator.probes.http_spec import HttpSpec, JsonAssertion
+from generator.probes.tcp import TcpSpec
+from generator.probes.tls import TlsSpec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VALID = ROOT / "tests" / "data" / "configs" / "valid"
 
 

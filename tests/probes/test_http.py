@@ -9,9 +9,10 @@ import warnings
 import pytest
 
 from generator import secrets
-from generator.models import CheckStatus, HttpExpect, HttpSpec, JsonAssertion, Monitor
+from generator.models import CheckStatus, Monitor
 from generator.probes import PROBES
 from generator.probes.http import parse_path
+from generator.probes.http_spec import HttpExpect, HttpSpec, JsonAssertion
 from tests.support.servers import Certs, HangingServer, HttpServer, closed_port
 
 
