@@ -144,7 +144,7 @@ def _agent_argv(args: argparse.Namespace) -> list[str]:
 JOBS = "generator.run.main_job"
 
 COMMANDS: dict[str, Command] = {
-    "check": Command(JOBS, "check", "validate monitors.yaml", _check_arguments,
+    "check": Command("generator.run.checking", "check", "validate monitors.yaml", _check_arguments,
                      lambda job, a: job(Path(a.file or a.config), check_secrets=a.secrets, options=_options(a))),
     "probe": Command(JOBS, "probe", "probe every monitor once and record the results", _probe_arguments,
                      lambda job, a: job(_options(a), shard=a.shard, region=a.region, partial_out=a.partial_out)),

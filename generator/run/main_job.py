@@ -1,4 +1,4 @@
-"""The engine's commands, built from its steps: ``statusgen check``, ``probe``, ``merge``, ``run``, ``build``.
+"""The engine's commands, built from its steps: ``statusgen probe``, ``merge``, ``run``, ``build``.
 
 ``run`` is the main job, one pass as data flows: load -> probe every monitor -> record -> step
 the status machine and act on the transitions (tracker, notify, recovery) -> publish the site.
@@ -16,8 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
-from generator.config import format_problems, summary, validate_file
-from generator.errors import BadInput, ConfigInvalid, DataError, Outcome, StatusgenError, TrackerUnavailable
+from generator.errors import BadInput, DataError, Outcome, StatusgenError, TrackerUnavailable
 from generator.history import HistoryError
 from generator.incidents.base import TrackerError
 from generator.report import Console
@@ -31,18 +30,6 @@ from generator.run.shard import ShardError, parse_shard, read_partial, select_re
 from generator.run.shard import merge as merge_partials
 from generator.site import SiteError
 from generator.timeutil import utcnow
-
-
-def check(path: Path, *, check_secrets: bool, options: Options) -> Outcome:
-    """``statusgen check``: the load step alone, every problem listed with file:line:col."""
-    config, problems = validate_file(path, check_secrets=check_secrets)
-    if problems:
-        print(format_problems(problems, github=options.on_github_actions))
-        raise ConfigInvalid(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
-    if config is None:  # pragma: no cover - validate_file gives a config or problems
-        raise ConfigInvalid(f"{path}: not valid")
-    print(summary(config))
-    return Outcome()
 
 
 def probe(options: Options, *, shard: Optional[str] = None, region: Optional[str] = None,
