@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generator.history import History  # noqa: E402
 from generator.incidents.github import GitHubTracker  # noqa: E402
-from generator.models import Check, CheckStatus, HttpSpec, Monitor, MonitorState, TransitionKind  # noqa: E402
+from generator.models import Check, CheckStatus, Monitor, MonitorState, TransitionKind  # noqa: E402
+from generator.probes.http_spec import HttpSpec  # noqa: E402
 from generator.status import step  # noqa: E402
 from generator.timeutil import UTC  # noqa: E402
 from tests.support.github_emulator import GitHubEmulator  # noqa: E402

@@ -26,8 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator import runner  # noqa: E402
-from generator.models import CheckStatus, HttpSpec, Monitor, Settings, TcpSpec  # noqa: E402
+from generator.models import CheckStatus, Monitor, Settings  # noqa: E402
+from generator.probes.http_spec import HttpSpec  # noqa: E402
+from generator.probes.tcp import TcpSpec  # noqa: E402
+from generator.run import probing as runner  # noqa: E402
 
 
 def serve(conn, stop) -> None:
@@ -82,9 +84,9 @@ def main() -> int:
         settings = Settings(concurrency=args.concurrency)
 
         start = time.monotonic()
-        checks = runner.run_probes(monitors, settings)
+        probed = runner.run_probes(monitors, settings)
         wall = time.monotonic() - start
-        stats = runner.last_stats
+        checks, stats = probed.checks, probed.stats
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
         answering = [m.id for m in monitors if not m.id.startswith("hang-")]

@@ -1,15 +1,44 @@
-"""The ``statusgen`` command: one function per sub-command, nothing else (exit codes: generator.exitcodes)."""
+"""The ``statusgen`` command: a table of sub-commands, and the one place that chooses exit codes.
+
+Each sub-command is a row of :data:`COMMANDS`: the module and function that do the work (imported
+only when that sub-command runs, so ``statusgen check`` or ``--help`` never loads the site builder),
+a line of help, its arguments, and how the parsed arguments become the function's parameters.
+
+Library code raises typed failures (``generator.errors``) or returns an ``Outcome``; :func:`main`
+maps them to the exit codes of ``generator.exitcodes``: 0 done, 2 bad input, 3 tracker unavailable,
+4 history unreadable or unwritable, 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Optional
 
-from generator import __version__
-from generator.exitcodes import BAD_INPUT as EXIT_BAD_INPUT
-from generator.exitcodes import OK as EXIT_OK
+from generator import __version__, exitcodes
+from generator.errors import BadInput, DataError, Outcome, StatusgenError, TrackerUnavailable, UsageError
+from generator.incidents.registry import tracker_names
+from generator.run.options import Options
+from generator.secrets import MaskingFilter, mask
+
+Job = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Command:
+    module: str
+    function: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    call: Callable[[Job, argparse.Namespace], Any]  # parsed arguments -> the function's parameters
+
+
+# --------------------------------------------------------------------------- arguments
 
 
 def _common(parser: argparse.ArgumentParser, *, site: bool = True) -> None:
@@ -33,90 +62,57 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="statusgen", description="A status page that lives in a git repository.")
-    parser.add_argument("--version", action="version", version=f"statusgen {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    check = sub.add_parser("check", help="validate monitors.yaml")
-    _common(check)
-    check.add_argument("file", nargs="?", default=None, help="file to check (default: --config)")
-    check.add_argument("--secrets", action="store_true", help="also require every ${NAME} to be set")
-    check.set_defaults(func=cmd_check)
-
-    probe = sub.add_parser("probe", help="probe every monitor once and record the results")
-    _common(probe, site=False)
-    probe.add_argument("--shard", default=None, metavar="K/N", help="probe only shard K of N (1-based)")
-    probe.add_argument("--region", default=None, help="name of the region this runner probes from")
-    probe.add_argument("--out", dest="partial_out", default=None, metavar="FILE",
-                       help="write the results to FILE for `statusgen merge` instead of the history")
-    probe.set_defaults(func=cmd_probe)
-
-    merge = sub.add_parser("merge", help="combine shard/region results written by `probe --partial`")
-    _common(merge, site=False)
-    merge.add_argument("partials", nargs="+", help="partial result files")
-    merge.add_argument("--out", dest="merged_out", required=True, metavar="FILE", help="merged results file")
-    merge.set_defaults(func=cmd_merge)
-
-    run = sub.add_parser("run", help="the main job: check, probe, track incidents, recover, build the site")
-    _common(run)
-    run.add_argument("--tracker", choices=["github", "files"], default=None,
-                     help="incident backend (default: github when GITHUB_TOKEN and GITHUB_REPOSITORY are set)")
-    run.add_argument("--checks", default=None, metavar="FILE", help="use merged results instead of probing")
-    run.add_argument("--no-build", action="store_true", help="skip building the site")
-    run.add_argument("--no-recovery", action="store_true", help="never call restart webhooks")
-    run.set_defaults(func=cmd_run)
-
-    build = sub.add_parser("build", help="build the static site from the history and incidents")
-    _common(build)
-    build.add_argument("--tracker", choices=["github", "files"], default=None)
-    build.set_defaults(func=cmd_build)
-
-    demo = sub.add_parser("demo", help="start local demo services on loopback and run the main job against them")
-    _common(demo)
-    demo.add_argument("--runs", type=_positive, default=3, help="how many runs to make (default 3)")
-    demo.add_argument("--serve", action="store_true", help="keep the demo services and a site server running")
-    demo.set_defaults(func=cmd_demo)
-
-    agent = sub.add_parser("agent", help="run the restart agent (a signed-webhook receiver)")
-    agent.add_argument("--config", dest="agent_config", default="agent.yaml", help="agent config (default: ./agent.yaml)")
-    agent.add_argument("--listen", default=None, help="host:port (default from the config, else 127.0.0.1:9090)")
-    agent.set_defaults(func=cmd_agent)
-    return parser
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("file", nargs="?", default=None, help="file to check (default: --config)")
+    parser.add_argument("--secrets", action="store_true", help="also require every ${NAME} to be set")
 
 
-def _setup_logging() -> None:
-    """Library warnings (a skipped incident file, a failed notification) go to stderr, masked."""
-    import logging
-
-    from generator.secrets import MaskingFilter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler.addFilter(MaskingFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
+def _probe_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser, site=False)
+    parser.add_argument("--shard", default=None, metavar="K/N", help="probe only shard K of N (1-based)")
+    parser.add_argument("--region", default=None, help="name of the region this runner probes from")
+    parser.add_argument("--out", dest="partial_out", default=None, metavar="FILE",
+                        help="write the results to FILE for `statusgen merge` instead of the history")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    if args.func is not cmd_agent:  # the agent logs every request its own way
-        _setup_logging()
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+def _merge_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser, site=False)
+    parser.add_argument("partials", nargs="+", help="partial result files")
+    parser.add_argument("--out", dest="merged_out", required=True, metavar="FILE", help="merged results file")
 
 
-def _options(args: argparse.Namespace):
-    from generator.pipeline import Options
+def _tracker_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracker", choices=tracker_names(), default=None,
+                        help="incident backend (default: github when GITHUB_TOKEN and GITHUB_REPOSITORY are set)")
 
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    _tracker_argument(parser)
+    parser.add_argument("--checks", default=None, metavar="FILE", help="use merged results instead of probing")
+    parser.add_argument("--no-build", action="store_true", help="skip building the site")
+    parser.add_argument("--no-recovery", action="store_true", help="never call restart webhooks")
+
+
+def _build_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    _tracker_argument(parser)
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--runs", type=_positive, default=3, help="how many runs to make (default 3)")
+    parser.add_argument("--serve", action="store_true", help="keep the demo services and a site server running")
+
+
+def _agent_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", dest="agent_config", default="agent.yaml", help="agent config (default: ./agent.yaml)")
+    parser.add_argument("--listen", default=None, help="host:port (default from the config, else 127.0.0.1:9090)")
+
+
+def _options(args: argparse.Namespace) -> Options:
+    checks = getattr(args, "checks", None)
     return Options(
         config_path=Path(args.config),
         data_dir=Path(args.data),
@@ -125,10 +121,13 @@ def _options(args: argparse.Namespace):
         theme_dir=_theme(args.theme),
         tracker=getattr(args, "tracker", None),
         environ=dict(os.environ),
+        checks_file=Path(checks) if checks else None,
+        build=not getattr(args, "no_build", False),
+        recovery=not getattr(args, "no_recovery", False),
     )
 
 
-def _theme(option: str | None) -> Path | None:
+def _theme(option: Optional[str]) -> Optional[Path]:
     """--theme, else ./site when the current folder has one (a status repository's own overrides)."""
     if option:
         return Path(option)
@@ -136,61 +135,100 @@ def _theme(option: str | None) -> Path | None:
     return local if (local / "templates").is_dir() or (local / "static").is_dir() else None
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from generator.config import format_problems, summary, validate_file
-
-    path = Path(args.file or args.config)
-    config, problems = validate_file(path, check_secrets=args.secrets)
-    if problems:
-        github = os.environ.get("GITHUB_ACTIONS") == "true"
-        print(format_problems(problems, github=github))
-        print(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(summary(config))
-    return EXIT_OK
+def _agent_argv(args: argparse.Namespace) -> list[str]:
+    return ["--config", args.agent_config] + (["--listen", args.listen] if args.listen else [])
 
 
-def cmd_probe(args: argparse.Namespace) -> int:
-    from generator.pipeline import probe
+# --------------------------------------------------------------------------- the table
 
-    return probe(_options(args), shard=args.shard, region=args.region, partial_out=args.partial_out)
+JOBS = "generator.run.main_job"
 
-
-def cmd_merge(args: argparse.Namespace) -> int:
-    from generator.pipeline import merge
-
-    return merge(_options(args), [Path(p) for p in args.partials], Path(args.merged_out))
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from generator.pipeline import run
-
-    options = _options(args)
-    options.checks_file = Path(args.checks) if args.checks else None
-    options.build = not args.no_build
-    options.recovery = not args.no_recovery
-    return run(options)
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from generator.pipeline import build
-
-    return build(_options(args))
+COMMANDS: dict[str, Command] = {
+    "check": Command("generator.run.checking", "check", "validate monitors.yaml", _check_arguments,
+                     lambda job, a: job(Path(a.file or a.config), check_secrets=a.secrets, options=_options(a))),
+    "probe": Command(JOBS, "probe", "probe every monitor once and record the results", _probe_arguments,
+                     lambda job, a: job(_options(a), shard=a.shard, region=a.region, partial_out=a.partial_out)),
+    "merge": Command(JOBS, "merge", "combine shard/region results written by `probe --partial`", _merge_arguments,
+                     lambda job, a: job(_options(a), [Path(p) for p in a.partials], Path(a.merged_out))),
+    "run": Command(JOBS, "run", "the main job: check, probe, track incidents, recover, build the site",
+                   _run_arguments, lambda job, a: job(_options(a))),
+    "build": Command(JOBS, "build", "build the static site from the history and incidents", _build_arguments,
+                     lambda job, a: job(_options(a))),
+    "demo": Command("generator.demo", "demo",
+                    "start local demo services on loopback and run the main job against them", _demo_arguments,
+                    lambda job, a: job(_options(a), runs=a.runs, serve=a.serve)),
+    "agent": Command("generator.agent", "main", "run the restart agent (a signed-webhook receiver)",
+                     _agent_arguments, lambda job, a: job(_agent_argv(a))),
+}
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from generator.demo import demo
+def load_job(name: str) -> Job:
+    """The function behind a sub-command, imported now (the one lazy import of the package)."""
+    command = COMMANDS[name]
+    job: Job = getattr(importlib.import_module(command.module), command.function)
+    return job
 
-    return demo(_options(args), runs=args.runs, serve=args.serve)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="statusgen", description="A status page that lives in a git repository.")
+    parser.add_argument("--version", action="version", version=f"statusgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        command.arguments(sub.add_parser(name, help=command.help))
+    return parser
 
 
-def cmd_agent(args: argparse.Namespace) -> int:
-    from generator.agent import main as agent_main
+# --------------------------------------------------------------------------- exit codes
 
-    argv = ["--config", args.agent_config]
-    if args.listen:
-        argv += ["--listen", args.listen]
-    return agent_main(argv)
+# the first family an error belongs to decides; anything else that escapes is a bug (a traceback)
+EXIT_CODES: tuple[tuple[type[StatusgenError], int], ...] = (
+    (TrackerUnavailable, exitcodes.TRACKER),
+    (DataError, exitcodes.DATA),
+    (BadInput, exitcodes.BAD_INPUT),
+)
+
+
+def exit_code(failure: Optional[StatusgenError]) -> int:
+    if failure is None:
+        return exitcodes.OK
+    for family, code in EXIT_CODES:
+        if isinstance(failure, family):
+            return code
+    return exitcodes.BAD_INPUT
+
+
+def _setup_logging() -> None:
+    """Library warnings (a skipped incident file, a failed notification) go to stderr, masked."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return exitcodes.BAD_INPUT
+    if args.command != "agent":  # the agent logs every request its own way
+        _setup_logging()
+    try:
+        result = COMMANDS[args.command].call(load_job(args.command), args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return exitcodes.INTERRUPTED
+    except StatusgenError as failure:
+        prefix = "statusgen: " if isinstance(failure, UsageError) else ""
+        print(prefix + mask(str(failure)), file=sys.stderr, flush=True)
+        return exit_code(failure)
+    if isinstance(result, Outcome):
+        return exit_code(result.failure)  # already reported by the command
+    if isinstance(result, int):  # the restart agent's own codes
+        return result
+    return exitcodes.OK
 
 
 if __name__ == "__main__":  # pragma: no cover

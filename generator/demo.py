@@ -10,7 +10,6 @@ so the demo leaves behind a real history, a resolved incident, an open
 from __future__ import annotations
 
 import functools
-import sys
 import http.server
 import json
 import threading
@@ -18,9 +17,11 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from generator.exitcodes import BAD_INPUT
+from generator.errors import BadInput, Outcome
+from generator.run.main_job import run
+from generator.run.options import Options
 
 HOST = "127.0.0.1"
 SITE_PORT, SLOW_PORT, PAYMENTS_PORT = 8711, 8712, 8713
@@ -44,7 +45,7 @@ class _DemoHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:  # quiet: the run prints its own table
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the run prints its own table
         pass
 
 
@@ -53,12 +54,11 @@ class _SlowHandler(_DemoHandler):
 
 
 @contextmanager
-def service(port: int, handler=_DemoHandler) -> Iterator[http.server.ThreadingHTTPServer]:
+def service(port: int, handler: type[_DemoHandler] = _DemoHandler) -> Iterator[http.server.ThreadingHTTPServer]:
     try:
         server = http.server.ThreadingHTTPServer((HOST, port), handler)
     except OSError as error:
-        print(f"demo: cannot listen on {HOST}:{port} ({error.strerror}); is another demo running?", file=sys.stderr)
-        raise SystemExit(BAD_INPUT) from None
+        raise BadInput(f"demo: cannot listen on {HOST}:{port} ({error.strerror}); is another demo running?") from None
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -69,14 +69,12 @@ def service(port: int, handler=_DemoHandler) -> Iterator[http.server.ThreadingHT
         server.server_close()
 
 
-def demo(options, *, runs: int = 3, serve: bool = False) -> int:
-    from generator.pipeline import run
-
+def demo(options: Options, *, runs: int = 3, serve: bool = False) -> Outcome:
     if options.incidents_dir == Path("incidents"):
         # Keep the repository's own incidents/ clean: demo incidents live beside the demo history.
         options = replace(options, incidents_dir=options.data_dir / "demo-incidents")
     options = replace(options, tracker=options.tracker or "files")
-    code = 0
+    outcome = Outcome()
     with ExitStack() as stack:
         stack.enter_context(service(SITE_PORT))
         stack.enter_context(service(SLOW_PORT, _SlowHandler))
@@ -85,14 +83,14 @@ def demo(options, *, runs: int = 3, serve: bool = False) -> int:
                 print("demo: payments comes back on 127.0.0.1:8713 before the last run", flush=True)
                 stack.enter_context(service(PAYMENTS_PORT))
             print(f"\n== demo run {number} of {runs}", flush=True)
-            code = run(options)
-            if code not in (0,):
-                return code
+            outcome = run(options)
+            if not outcome.ok:
+                return outcome
         print(f"\ndemo: history in {options.data_dir}/, incidents in {options.incidents_dir}/, "
               f"site in {options.site_dir}/ (open {options.site_dir}/index.html)")
         if serve:
             _serve_directory(options.site_dir)
-    return code
+    return outcome
 
 
 def _serve_directory(directory: Path, port: int = 8000) -> None:

@@ -8,7 +8,6 @@ history rolls up (DayRollup).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -46,7 +45,7 @@ class Impact(str, Enum):
     DEGRADED = "degraded"
 
     @property
-    def severity(self) -> "Severity":
+    def severity(self) -> Severity:
         return Severity.CRITICAL if self is Impact.DOWN else Severity.WARNING
 
 
@@ -61,25 +60,6 @@ class Severity(str, Enum):
 # Each probe type declares its own spec dataclass, beside its probe (generator/probes/, listed in
 # generator.probes.registry); a monitor holds whichever its type built.
 ProbeSpec = Any
-
-# The specs of the first four types used to live here; these names stay importable from this module
-# for older code (new code imports them from their type's module). They are looked up on first use,
-# because the probe modules import this one (Check, Monitor).
-_MOVED = {
-    "HttpSpec": "generator.probes.http_spec",
-    "HttpExpect": "generator.probes.http_spec",
-    "JsonAssertion": "generator.probes.http_spec",
-    "TcpSpec": "generator.probes.tcp",
-    "TlsSpec": "generator.probes.tls",
-    "DnsSpec": "generator.probes.dns",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 @dataclass(frozen=True)
 class RestartSpec:
@@ -216,7 +196,7 @@ class MonitorState:
     last_resolved: Optional[datetime] = None  # for flap suppression
     last_incident_key: Optional[str] = None
 
-    def evolve(self, **changes: Any) -> "MonitorState":
+    def evolve(self, **changes: Any) -> MonitorState:
         return replace(self, **changes)
 
 

@@ -24,6 +24,9 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
+import apprise
+
+from generator.history.ledger import Ledger
 from generator.incidents.text import downtime, utc_time
 from generator.models import Monitor, NotifyTarget, Transition, TransitionKind
 from generator.secrets import mask, mask_logs
@@ -50,9 +53,9 @@ def wants(target: NotifyTarget, event: str) -> bool:
 
 
 class Notifier:
-    def __init__(self, history: Any, *, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, history: Ledger, *, clock: Callable[[], datetime] = utcnow,
                  send: Optional[Callable[[str, str, str, str], bool]] = None) -> None:
-        self.history = history  # anything with read_json(name, default) / write_json(name, value)
+        self.history = history
         self.clock = clock
         self._send = send or send_apprise  # (url, title, body, notify_type) -> delivered
         self._lock = threading.Lock()
@@ -132,8 +135,6 @@ def _scheme(url: str) -> str:
 
 def send_apprise(url: str, title: str, body: str, notify_type: str) -> bool:
     """One Apprise URL, one message; False on an unknown URL or a failed delivery."""
-    import apprise
-
     client = apprise.Apprise()
     if not client.add(url):
         log.warning("%s", mask(f"notify target {_scheme(url)} is not a valid Apprise URL"))

@@ -22,15 +22,18 @@ import string
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import requests
+from jinja2 import StrictUndefined
+from jinja2 import TemplateError as JinjaError
+from jinja2.sandbox import SandboxedEnvironment
 
-from generator import __version__
-from generator import signing
+from generator import __version__, signing
+from generator.history.ledger import Ledger
 from generator.incidents.text import md_escape, utc_time
 from generator.models import Check, CheckStatus, Monitor, MonitorState, RestartSpec, TimelineEntry
 from generator.secrets import mask, mask_logs
@@ -78,7 +81,7 @@ class RestartAttempt:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RestartAttempt":
+    def from_dict(cls, data: dict[str, Any]) -> RestartAttempt:
         values = dict(data)
         values["time"] = parse_iso(values["time"])
         known = {name for name in cls.__dataclass_fields__}
@@ -154,9 +157,6 @@ def render_body(template: str, values: dict[str, Any]) -> bytes:
     which is why the placeholders are ``$monitor_id``, not ``${monitor_id}``.
     """
     if "{{" in template or "{%" in template:
-        from jinja2 import StrictUndefined, TemplateError as JinjaError
-        from jinja2.sandbox import SandboxedEnvironment
-
         env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
         try:
             return env.from_string(template).render(**values).encode("utf-8")
@@ -183,14 +183,14 @@ class Recovery:
 
     def __init__(
         self,
-        history: Any,
+        history: Ledger,
         *,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         wallclock: Callable[[], float] = time.time,
         session: Optional[requests.Session] = None,
     ) -> None:
-        self.history = history  # anything with read_json(name, default) / write_json(name, value)
+        self.history = history
         self.clock = clock
         self.sleep = sleep
         self.wallclock = wallclock  # signs X-Statusgen-Timestamp: the receiver compares it with its own clock
@@ -494,8 +494,6 @@ def _trailing_ups(checks: list[Check]) -> int:
 
 
 def _evolve(attempt: RestartAttempt, **changes: Any) -> RestartAttempt:
-    from dataclasses import replace
-
     return replace(attempt, **changes)
 
 

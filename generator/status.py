@@ -40,7 +40,7 @@ runs; ``incident_open`` tells the two meanings apart.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from generator.models import (
     Check,
@@ -94,7 +94,7 @@ def step(
     return _failure(monitor, state, check, _IMPACT_OF[check.status], flap_window)
 
 
-def _with_status(state: MonitorState, status: State, check: Check, **changes) -> MonitorState:
+def _with_status(state: MonitorState, status: State, check: Check, **changes: Any) -> MonitorState:
     since = state.since if status is state.status and state.since is not None else check.time
     return state.evolve(status=status, since=since, last_check=check.time, **changes)
 

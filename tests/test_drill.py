@@ -166,7 +166,7 @@ class Drill:
             "      secret: ${AGENT_SECRET}\n" + restart_lines
         )
 
-    def start(self) -> "Drill":
+    def start(self) -> Drill:
         self.start_service()
         self.start_agent()
         self.write_config()

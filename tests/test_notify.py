@@ -13,10 +13,11 @@ import pytest
 
 from generator import secrets
 from generator.history import History
-from generator.models import (Check, CheckStatus, Impact, Monitor, NotifyTarget, TcpSpec, Transition,
-                              TransitionKind)
+from generator.models import Check, CheckStatus, Impact, Monitor, NotifyTarget, Transition, TransitionKind
 from generator.notify import Notifier, message
+from generator.probes.tcp import TcpSpec
 from generator.timeutil import UTC
+
 
 def make_history(path: Path) -> History:
     return History(path)

@@ -154,7 +154,7 @@ def test_agent_edges_body_of_exactly_max_body_unicode_headers_and_odd_timestamps
         answer = requests.post(agent.url, data=other, timeout=10,
                                headers={k: v.encode("utf-8") for k, v in headers.items()})
         assert answer.status_code == 401, stamp_text
-    headers = {**_signed_headers(other, stamp), signing.IDEMPOTENCY_HEADER: "clé-ü".encode("utf-8")}
+    headers = {**_signed_headers(other, stamp), signing.IDEMPOTENCY_HEADER: "clé-ü".encode()}
     assert requests.post(agent.url, data=other, timeout=10, headers=headers).status_code == 400
     assert agent.agent.wait_idle(10)
 
@@ -162,7 +162,8 @@ def test_agent_edges_body_of_exactly_max_body_unicode_headers_and_odd_timestamps
 # --------------------------------------------------------------------------- GitHub: forged markers
 
 from generator.incidents.github import GitHubTracker, RetryPolicy  # noqa: E402
-from generator.models import Check, CheckStatus, HttpSpec, Impact, Monitor, Transition, TransitionKind  # noqa: E402
+from generator.models import Check, CheckStatus, Impact, Monitor, Transition, TransitionKind  # noqa: E402
+from generator.probes.http_spec import HttpSpec  # noqa: E402
 from tests.support.github_emulator import github  # noqa: E402,F401 (fixture)
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)

@@ -13,9 +13,11 @@ import pytest
 
 from generator import __version__, secrets, signing
 from generator.history import History
-from generator.models import Check, CheckStatus, Impact, Monitor, MonitorState, RestartSpec, State, TcpSpec
+from generator.models import Check, CheckStatus, Impact, Monitor, MonitorState, RestartSpec, State
+from generator.probes.tcp import TcpSpec
 from generator.recovery import Recovery, RestartAttempt, TemplateError, render_body
 from generator.timeutil import UTC
+
 
 def make_history(path: Path) -> History:
     return History(path)

@@ -46,8 +46,8 @@ STEP_TIMEOUT = 240  # seconds; a hung step fails the rehearsal instead of hangin
 
 
 def _tracker_committed() -> bool:
-    """The rehearsal clones HEAD: it needs the pipeline and the GitHub tracker committed."""
-    for path in ("generator/pipeline.py", "generator/incidents/github/tracker.py"):
+    """The rehearsal clones HEAD: it needs the main job and the GitHub tracker committed."""
+    for path in ("generator/run/main_job.py", "generator/incidents/github/tracker.py"):
         probe = subprocess.run(["git", "cat-file", "-e", f"HEAD:{path}"], cwd=ROOT, capture_output=True)
         if probe.returncode != 0:
             return False

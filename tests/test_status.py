@@ -15,7 +15,6 @@ import pytest
 from generator.models import (
     Check,
     CheckStatus,
-    HttpSpec,
     Impact,
     Monitor,
     MonitorState,
@@ -24,6 +23,7 @@ from generator.models import (
     Transition,
     TransitionKind,
 )
+from generator.probes.http_spec import HttpSpec
 from generator.status import step
 from generator.timeutil import UTC
 

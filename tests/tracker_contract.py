@@ -33,17 +33,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from generator.incidents.base import Tracker
-from generator.models import (
-    Check,
-    CheckStatus,
-    HttpSpec,
-    Impact,
-    Incident,
-    Monitor,
-    TimelineEntry,
-    Transition,
-    TransitionKind,
-)
+from generator.models import Check, CheckStatus, Impact, Incident, Monitor, TimelineEntry, Transition, TransitionKind
+from generator.probes.http_spec import HttpSpec
 from generator.timeutil import UTC, duration_between, format_duration
 
 # a fixed past moment: backends must use the transition's times, not their own clock

@@ -19,6 +19,7 @@ from generator import signing
 from generator.config.problems import ConfigError, Problem
 from generator.config.reader import Reader
 from generator.config.yamlsource import Entry, Source, describe
+from generator.errors import ConfigInvalid
 
 DEFAULT_MAX_BODY = 65536
 DEFAULT_TIMEOUT = 60.0
@@ -54,8 +55,9 @@ class AgentConfig:
     max_future: float = signing.MAX_FUTURE
 
 
-class AgentConfigError(ConfigError):
-    """Every problem found in an agent configuration (a ConfigError, so the CLI exits 2 for it)."""
+class AgentConfigError(ConfigError, ConfigInvalid):
+    """Every problem found in an agent configuration: a ConfigError like monitors.yaml's, and
+    ConfigInvalid, the family the CLI maps to exit 2."""
 
 
 def load_agent_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> AgentConfig:

@@ -6,6 +6,7 @@ for the file formats.
 """
 
 from generator.history.errors import HistoryError
+from generator.history.ledger import Ledger
 from generator.history.store import History
 
-__all__ = ["History", "HistoryError"]
+__all__ = ["History", "HistoryError", "Ledger"]

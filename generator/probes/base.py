@@ -196,7 +196,7 @@ class Deadline:
             except OSError:
                 pass
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,7 +20,6 @@ from generator.models import (
     Comment,
     Config,
     DayRollup,
-    HttpSpec,
     Impact,
     Incident,
     Maintenance,
@@ -31,6 +30,7 @@ from generator.models import (
     State,
     TimelineEntry,
 )
+from generator.probes.http_spec import HttpSpec
 from generator.timeutil import UTC
 
 GROUPS = ("Core", "Edge", "Data", None)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.agent import AgentConfigError, load_agent_config
+from generator.cli import main
 from generator.config import ConfigError, format_problems
 from generator.secrets import mask
 from tests.support.expect import expectations
@@ -104,3 +105,11 @@ def test_config_errors_name_file_line_and_key(tmp_path, monkeypatch):
     broken.write_text("secret: [\n")
     with pytest.raises(AgentConfigError, match="YAML syntax error"):
         load_agent_config(broken)
+
+
+def test_statusgen_agent_with_a_broken_config_exits_2_naming_file_line_and_key(tmp_path, capsys):
+    config = tmp_path / "agent.yaml"
+    config.write_text("secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nmonitors:\n  api:\n    comand: [true]\n")
+    assert main(["agent", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}:4:" in err and "comand" in err and "Traceback" not in err

@@ -141,12 +141,12 @@ def test_schema_and_loader_both_want_each_required_key(tmp_path, probe_type):
 
 @pytest.mark.parametrize("module", ["generator.probes", "generator.probes.tcp", "generator.probes.probetype",
                                     "generator.config", "generator.config.keys", "generator.models",
-                                    "generator.runner", "generator.config.schema", "generator.config.build",
+                                    "generator.run.probing", "generator.config.schema", "generator.config.build",
                                     "generator.probes.http_spec", "generator.probes.registry", "generator.cli"])
 def test_any_module_can_be_imported_first(module):
     """The probe modules use the config room's Reader and the loader reads the registry: whichever is
     imported first, both must load (see the note in config/build.py)."""
-    code = f"import {module}; from generator.models import HttpSpec; from generator.probes import registry; " \
+    code = f"import {module}; from generator.probes.http_spec import HttpSpec; from generator.probes import registry; " \
            f"print(json.dumps(registry.NAMES))"
     out = subprocess.run([sys.executable, "-c", "import json; " + code], cwd=ROOT, capture_output=True, text=True,
                          check=False, timeout=60)

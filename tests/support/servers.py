@@ -75,7 +75,7 @@ class _Background:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_HTTPServer"
+    server: _HTTPServer
     server_version = "statusgen-test"
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet tests
@@ -166,7 +166,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
-    owner: "HttpServer"
+    owner: HttpServer
     ssl_context: Optional[ssl.SSLContext] = None
 
     def finish_request(self, request, client_address) -> None:

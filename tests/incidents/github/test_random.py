@@ -16,7 +16,8 @@ import pytest
 from generator.history import History
 from generator.incidents.base import TrackerError
 from generator.incidents.github import GitHubTracker, RetryPolicy, marker_of
-from generator.models import Check, CheckStatus, HttpSpec, Impact, Monitor, MonitorState, Transition, TransitionKind
+from generator.models import Check, CheckStatus, Impact, Monitor, MonitorState, Transition, TransitionKind
+from generator.probes.http_spec import HttpSpec
 from generator.status import step
 from generator.timeutil import UTC
 from tests.support.github_emulator import Fault, GitHubEmulator

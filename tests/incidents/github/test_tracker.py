@@ -16,16 +16,8 @@ from generator.history import History
 from generator.incidents import labels as L
 from generator.incidents.base import TrackerError
 from generator.incidents.github import GitHubTracker, RetryPolicy, event_of, marker_of
-from generator.models import (
-    Check,
-    CheckStatus,
-    HttpSpec,
-    Impact,
-    Monitor,
-    TimelineEntry,
-    Transition,
-    TransitionKind,
-)
+from generator.models import Check, CheckStatus, Impact, Monitor, TimelineEntry, Transition, TransitionKind
+from generator.probes.http_spec import HttpSpec
 from generator.timeutil import UTC
 from tests.support.github_emulator import Fault, GitHubEmulator, github  # noqa: F401 (fixture)
 

@@ -308,7 +308,7 @@ def merge(partials: Sequence[Partial], monitors: Sequence[Monitor], *, quorum: i
 
 
 def _check_shard_counts(partials: Sequence[Partial]) -> None:
-    totals = {}
+    totals: dict[str, str] = {}
     for number, partial in enumerate(partials):
         if partial.shard:
             totals.setdefault(partial.shard.split("/")[1], partial.path or f"partial #{number + 1}")
@@ -354,7 +354,7 @@ def _combine(monitor_id: str, by_region: dict[Optional[str], Check], quorum: int
         status, chosen = CheckStatus.UP, up
 
     first = by_region[chosen[0]]
-    latencies = [by_region[r].latency_ms for r in chosen if by_region[r].latency_ms is not None]
+    latencies = [latency for r in chosen if (latency := by_region[r].latency_ms) is not None]
     details: dict[str, Any] = dict(first.details)
     details["regions"] = summary
     details["quorum"] = needed

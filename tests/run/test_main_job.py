@@ -14,7 +14,7 @@ import yaml
 
 from tests.support.switch import switchable_service
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def statusgen(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -379,7 +379,7 @@ def test_demo_refuses_bad_run_counts_and_busy_ports(tmp_path: Path) -> None:
 
 def test_merged_results_for_unknown_monitors_are_not_recorded(tmp_path: Path, service) -> None:
     from generator.models import Check, CheckStatus
-    from generator.shard import write_partial
+    from generator.run.shard import write_partial
     from generator.timeutil import utcnow
 
     write_config(tmp_path, service.url)

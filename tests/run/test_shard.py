@@ -12,11 +12,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator import secrets
-from generator.models import Check, CheckStatus, HttpSpec, Monitor, Settings, TcpSpec
-from generator.shard import (
+from generator.models import Check, CheckStatus, Monitor, Settings
+from generator.probes.http_spec import HttpSpec
+from generator.probes.tcp import TcpSpec
+from generator.run.probing import run_probes
+from generator.run.shard import (
     ShardError,
     merge,
     merge_files,
@@ -30,7 +34,7 @@ from generator.shard import (
 )
 from generator.timeutil import UTC
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
 
 
@@ -95,7 +99,7 @@ def test_shards_spread_monitors_roughly_evenly():
 def test_shard_choice_is_stable_across_python_processes():
     ids = [f"monitor-{n}" for n in range(30)]
     here = [shard_of(i, 5) for i in ids]
-    script = "import json,sys; from generator.shard import shard_of; print(json.dumps([shard_of(i, 5) for i in json.loads(sys.argv[1])]))"
+    script = "import json,sys; from generator.run.shard import shard_of; print(json.dumps([shard_of(i, 5) for i in json.loads(sys.argv[1])]))"
     for seed in ("1", "4242"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
         out = subprocess.run([sys.executable, "-c", script, json.dumps(ids)], cwd=ROOT, env=env,
@@ -394,7 +398,6 @@ def _closed_port() -> int:
 
 
 def test_sharded_run_equals_unsharded_run_against_real_servers(tmp_path, loopback_http):
-    runner = pytest.importorskip("generator.runner", reason="generator/runner.py is not written yet")
     port = _closed_port()
     monitors = []
     for n in range(10):
@@ -408,12 +411,12 @@ def test_sharded_run_equals_unsharded_run_against_real_servers(tmp_path, loopbac
                             timeout=1.0, retries=0))
     run_settings = Settings(concurrency=4)
 
-    whole = runner.run_probes(monitors, run_settings)
+    whole = run_probes(monitors, run_settings).checks
 
     files = []
     for k in (1, 2, 3):
         started = datetime.now(UTC)
-        checks = runner.run_probes(select_shard(monitors, k, 3), run_settings)
+        checks = run_probes(select_shard(monitors, k, 3), run_settings).checks
         path = tmp_path / f"shard-{k}.json"
         write_partial(path, checks, shard=f"{k}/3", started=started, finished=datetime.now(UTC))
         files.append(path)

@@ -1,4 +1,4 @@
-"""The runner: concurrency, deadlines, retries, canary, tables; against real loopback servers."""
+"""Probing: concurrency, deadlines, retries, canary; the check tables; against real loopback servers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from generator import runner, secrets
-from generator.models import Canary, Check, CheckStatus, HttpSpec, Monitor, Settings, TcpSpec
+from generator import report, secrets
+from generator.models import Canary, Check, CheckStatus, Monitor, Settings
 from generator.probes import PROBES
+from generator.probes.http_spec import HttpSpec
+from generator.probes.tcp import TcpSpec
+from generator.run import probing as runner
 from tests.support.servers import HangingServer, HttpServer, TcpListener, closed_port
 
 
@@ -36,7 +39,7 @@ def test_checks_come_back_in_order_with_mixed_types(server):
             http("c", server.url("/status/500")),
             tcp("d", closed_port(), retries=0),
         ]
-        checks = runner.run_probes(monitors, Settings(concurrency=2))
+        checks = runner.run_probes(monitors, Settings(concurrency=2)).checks
     assert [c.monitor_id for c in checks] == ["a", "b", "c", "d"]
     assert [c.status for c in checks] == [CheckStatus.UP, CheckStatus.UP, CheckStatus.DOWN, CheckStatus.DOWN]
     assert checks[3].error == "connection refused"
@@ -45,7 +48,7 @@ def test_checks_come_back_in_order_with_mixed_types(server):
 def test_retry_succeeds_on_second_attempt(server):
     monitor = http("flaky", server.url("/flaky?key=second&fail=1"), retries=2, backoff=0.2)
     start = time.monotonic()
-    [check] = runner.run_probes([monitor], Settings())
+    [check] = runner.run_probes([monitor], Settings()).checks
     assert check.status is CheckStatus.UP, check.error
     assert check.attempts == 2
     assert time.monotonic() - start >= 0.2  # the backoff was honoured
@@ -55,7 +58,7 @@ def test_retry_succeeds_on_second_attempt(server):
 def test_retries_exhausted_and_backoff_doubles(server):
     monitor = http("broken", server.url("/flaky?key=never&fail=99"), retries=2, backoff=0.1)
     start = time.monotonic()
-    [check] = runner.run_probes([monitor], Settings())
+    [check] = runner.run_probes([monitor], Settings()).checks
     took = time.monotonic() - start
     assert (check.status, check.attempts, check.code) == (CheckStatus.DOWN, 3, 503)
     assert took >= 0.3  # 0.1 s + 0.2 s of backoff
@@ -73,7 +76,7 @@ def test_probe_with_retries_sequential(server):
 def test_hanging_target_is_bounded_by_its_timeout():
     with HangingServer() as hang:
         start = time.monotonic()
-        [check] = runner.run_probes([http("hang", hang.url("/"), timeout=0.4)], Settings())
+        [check] = runner.run_probes([http("hang", hang.url("/"), timeout=0.4)], Settings()).checks
         took = time.monotonic() - start
     assert check.status is CheckStatus.DOWN
     assert check.error == "timed out after 0.4s"
@@ -84,8 +87,8 @@ def test_hanging_monitors_do_not_starve_answering_ones(server):
     with HangingServer() as hang:
         monitors = [http(f"hang{i}", hang.url("/"), timeout=1.5) for i in range(4)]
         monitors += [http(f"ok{i}", server.url("/ok")) for i in range(12)]
-        checks = runner.run_probes(monitors, Settings(concurrency=2), park_after=0.1)
-        stats = runner.last_stats
+        probed = runner.run_probes(monitors, Settings(concurrency=2), park_after=0.1)
+        checks, stats = probed.checks, probed.stats
     assert all(c.status is CheckStatus.UP for c in checks[4:])
     assert all(c.error == "timed out after 1.5s" for c in checks[:4])
     healthy_done = max(stats.finished_at[f"ok{i}"] for i in range(12))
@@ -97,8 +100,8 @@ def test_hanging_monitors_do_not_starve_answering_ones(server):
 def test_in_flight_bound_holds():
     with HangingServer() as hang:
         monitors = [http(f"h{i}", hang.url("/"), timeout=0.3) for i in range(6)]
-        runner.run_probes(monitors, Settings(concurrency=1), park_after=0.05, max_in_flight=3)
-    assert runner.last_stats.peak_in_flight == 3
+        probed = runner.run_probes(monitors, Settings(concurrency=1), park_after=0.05, max_in_flight=3)
+    assert probed.stats.peak_in_flight == 3
 
 
 def test_raising_probe_becomes_down_and_others_continue(monkeypatch, server):
@@ -114,7 +117,7 @@ def test_raising_probe_becomes_down_and_others_continue(monkeypatch, server):
         http("z", server.url("/ok")),
     ]
     try:
-        checks = runner.run_probes(monitors, Settings(concurrency=4))
+        checks = runner.run_probes(monitors, Settings(concurrency=4)).checks
     finally:
         secrets.clear()
     assert checks[0].status is CheckStatus.DOWN
@@ -135,7 +138,7 @@ def test_stuck_probe_is_abandoned(monkeypatch):
     monitor = Monitor(id="s", name="s", type="stuck", spec=HttpSpec(url="http://unused"), timeout=0.1, retries=0)
     start = time.monotonic()
     try:
-        [check] = runner.run_probes([monitor], Settings())
+        [check] = runner.run_probes([monitor], Settings()).checks
     finally:
         release.set()
     assert time.monotonic() - start < 1.5
@@ -145,14 +148,14 @@ def test_stuck_probe_is_abandoned(monkeypatch):
 
 def test_clock_stamps_check_time(server):
     fixed = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    [check] = runner.run_probes([http("t", server.url("/ok"))], Settings(), clock=lambda: fixed)
+    [check] = runner.run_probes([http("t", server.url("/ok"))], Settings(), clock=lambda: fixed).checks
     assert check.time == fixed
 
 
 def test_failing_canary_turns_failures_into_no_data(server):
     port = closed_port()
     settings = Settings(canary=Canary(type="tcp", target=f"127.0.0.1:{port}", timeout=1.0))
-    checks = runner.run_probes([http("up", server.url("/ok")), http("down", server.url("/status/502"))], settings)
+    checks = runner.run_probes([http("up", server.url("/ok")), http("down", server.url("/status/502"))], settings).checks
     assert checks[0].status is CheckStatus.UP
     assert checks[1].status is CheckStatus.NO_DATA
     assert checks[1].error == f"runner offline: canary tcp 127.0.0.1:{port} failed (connection refused)"
@@ -161,16 +164,18 @@ def test_failing_canary_turns_failures_into_no_data(server):
 
 def test_answering_canary_keeps_failures(server):
     settings = Settings(canary=Canary(type="http", target=server.url("/status/500"), timeout=1.0))
-    [check] = runner.run_probes([http("down", server.url("/status/502"))], settings)
+    probed = runner.run_probes([http("down", server.url("/status/502"))], settings)
+    [check] = probed.checks
     assert check.status is CheckStatus.DOWN
-    assert runner.last_stats.canary == "ok"  # any HTTP answer proves the network
+    assert probed.stats.canary == "ok"  # any HTTP answer proves the network
 
 
 def test_canary_only_checked_when_something_failed(server):
     settings = Settings(canary=Canary(type="tcp", target=f"127.0.0.1:{closed_port()}"))
-    [check] = runner.run_probes([http("up", server.url("/ok"))], settings)
+    probed = runner.run_probes([http("up", server.url("/ok"))], settings)
+    [check] = probed.checks
     assert check.status is CheckStatus.UP
-    assert runner.last_stats.canary is None
+    assert probed.stats.canary is None
 
 
 def test_tables_show_checks_and_mask():
@@ -181,8 +186,8 @@ def test_tables_show_checks_and_mask():
             Check("db", datetime.now(timezone.utc), CheckStatus.DOWN, latency_ms=1520.0, error="bad | tok-123456", attempts=3),
         ]
         monitors = [Monitor(id="api", name="Public API", type="http", spec=HttpSpec(url="http://x"))]
-        text = runner.format_table(checks, monitors)
-        markdown = runner.format_markdown_table(checks, monitors)
+        text = report.format_table(checks, monitors)
+        markdown = report.format_markdown_table(checks, monitors)
     finally:
         secrets.clear()
     lines = text.splitlines()
@@ -196,7 +201,7 @@ def test_tables_show_checks_and_mask():
 
 
 def test_empty_run():
-    assert runner.run_probes([], Settings()) == []
+    assert runner.run_probes([], Settings()).checks == []
 
 
 def test_longest_worst_case_starts_first(monkeypatch):
@@ -211,7 +216,7 @@ def test_longest_worst_case_starts_first(monkeypatch):
         Monitor(id=f"m{i}", name="m", type="rec", spec=HttpSpec(url="http://unused"), timeout=t, retries=r)
         for i, (t, r) in enumerate([(1.0, 0), (5.0, 0), (2.0, 2), (1.0, 0)])
     ]
-    checks = runner.run_probes(monitors, Settings(concurrency=1))
+    checks = runner.run_probes(monitors, Settings(concurrency=1)).checks
     assert [c.monitor_id for c in checks] == ["m0", "m1", "m2", "m3"]
     assert runner.worst_case(monitors[2]) == pytest.approx(2.0 * 3 + 0.5 + 1.0)
     assert started == ["m2", "m1", "m0", "m3"]  # 7.5 s, 5 s, then ties in their given order

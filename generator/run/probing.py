@@ -1,4 +1,4 @@
-"""Runs every monitor's probe concurrently, with a bound, a deadline per check and in-run retries.
+"""Probing: runs every due monitor's probe concurrently, with a bound, a deadline per check and in-run retries.
 
 Scheduling. ``settings.concurrency`` bounds the attempts that are *young*
 (started less than ``park_after`` seconds ago): those do the CPU work
@@ -26,13 +26,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Generic, Iterable, Optional, TypeVar
 from urllib.parse import urlsplit
 
-from generator.models import Canary, Check, CheckStatus, HttpExpect, HttpSpec, Monitor, Settings, TcpSpec
+from generator.models import Canary, Check, CheckStatus, Monitor, Settings
 from generator.probes import PROBES
 from generator.probes.base import describe_error, mask_details, seconds_text, short
-from generator.secrets import mask
+from generator.probes.http_spec import HttpExpect, HttpSpec
+from generator.probes.tcp import TcpSpec
 from generator.timeutil import utcnow
 
 Clock = Callable[[], datetime]
@@ -80,7 +81,7 @@ def _clean(check: Check, monitor: Monitor, started: datetime) -> Check:
 
 def backoff(monitor: Monitor, attempts_made: int) -> float:
     """Seconds to wait before the next attempt: retry_backoff, then doubling (0.5 s, 1 s, 2 s ...)."""
-    return max(0.0, monitor.retry_backoff) * (2 ** max(0, attempts_made - 1))
+    return max(0.0, monitor.retry_backoff) * 2.0 ** max(0, attempts_made - 1)
 
 
 def worst_case(monitor: Monitor) -> float:
@@ -109,11 +110,14 @@ def probe_with_retries(
 # --------------------------------------------------------------------------- the pool
 
 
-class _Workers:
+T = TypeVar("T")
+
+
+class _Workers(Generic[T]):
     """Reusable daemon threads, created only when no idle one is free."""
 
     def __init__(self, name: str = "probe") -> None:
-        self._tasks: "queue.SimpleQueue[Optional[tuple[Callable[[], object], Callable[[object], None]]]]" = queue.SimpleQueue()
+        self._tasks: queue.SimpleQueue[Optional[tuple[Callable[[], T], Callable[[T], None]]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
         self._live = 0
@@ -122,7 +126,7 @@ class _Workers:
         self._counter = itertools.count(1)
         self.peak = 0
 
-    def submit(self, task: Callable[[], object], then: Callable[[object], None]) -> None:
+    def submit(self, task: Callable[[], T], then: Callable[[T], None]) -> None:
         """Run ``task`` on a worker, then ``then(result)`` once the worker counts as idle again
         (so the scheduler, woken by ``then``, reuses it instead of starting another thread)."""
         with self._lock:
@@ -176,7 +180,7 @@ class _Running:
 
 @dataclass
 class RunStats:
-    """What the last run did, for logs and the benchmark."""
+    """What one call of :func:`run_probes` did, for logs and the benchmark (filled in as it goes)."""
 
     attempts: int = 0
     retries: int = 0
@@ -189,7 +193,12 @@ class RunStats:
     finished_at: dict[str, float] = field(default_factory=dict)  # monitor id -> seconds since start
 
 
-last_stats = RunStats()
+@dataclass(frozen=True)
+class ProbeRun:
+    """One probing pass: a check per monitor, in the monitors' order, and how it went."""
+
+    checks: list[Check]
+    stats: RunStats
 
 
 def run_probes(
@@ -199,15 +208,13 @@ def run_probes(
     clock: Optional[Clock] = None,
     park_after: float = DEFAULT_PARK_AFTER,
     max_in_flight: Optional[int] = None,
-) -> list[Check]:
+) -> ProbeRun:
     """Probe every monitor once (with in-run retries); checks come back in the monitors' order."""
-    global last_stats
     monitors = list(monitors)
     stats = RunStats()
     t_start = time.monotonic()
     if not monitors:
-        last_stats = stats
-        return []
+        return ProbeRun([], stats)
     concurrency = max(1, int(settings.concurrency or 1))
     limit = max(concurrency, max_in_flight if max_in_flight is not None else 4 * concurrency)
 
@@ -218,10 +225,10 @@ def run_probes(
     ready: deque[_Job] = deque(_Job(i, monitors[i]) for i in order)
     delayed: list[tuple[float, int, _Job]] = []
     seq = itertools.count()
-    done: "queue.SimpleQueue[tuple[int, Check]]" = queue.SimpleQueue()
+    done: queue.SimpleQueue[tuple[int, Check]] = queue.SimpleQueue()
     running: dict[int, _Running] = {}
     ids = itertools.count()
-    workers = _Workers()
+    workers: _Workers[Check] = _Workers()
     remaining = len(monitors)
 
     def launch(job: _Job) -> None:
@@ -292,9 +299,9 @@ def run_probes(
             except queue.Empty:
                 continue
             while True:
-                run = running.pop(key, None)
-                if run is not None:  # None: it was abandoned and already settled
-                    settle(run.job, check)
+                finished = running.pop(key, None)
+                if finished is not None:  # None: it was abandoned and already settled
+                    settle(finished.job, check)
                 try:
                     key, check = done.get_nowait()
                 except queue.Empty:
@@ -306,8 +313,7 @@ def run_probes(
     checks = [check for check in results if check is not None]
     checks = _apply_canary(checks, settings.canary, stats)
     stats.seconds = time.monotonic() - t_start
-    last_stats = stats
-    return checks
+    return ProbeRun(checks, stats)
 
 
 # --------------------------------------------------------------------------- canary
@@ -315,6 +321,7 @@ def run_probes(
 
 def canary_monitor(canary: Canary) -> Monitor:
     """The canary as a one-shot monitor: tcp ``host:port`` or an http URL (any HTTP answer counts)."""
+    spec: HttpSpec | TcpSpec
     if canary.type == "http":
         spec = HttpSpec(url=canary.target, expect=HttpExpect(status=((100, 599),)))
     else:
@@ -355,80 +362,3 @@ def _apply_canary(checks: list[Check], canary: Optional[Canary], stats: RunStats
         else c
         for c in checks
     ]
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def _latency(check: Check) -> str:
-    if check.latency_ms is None:
-        return "-"
-    if check.latency_ms >= 1000:
-        return f"{check.latency_ms / 1000:.2f} s"
-    return f"{check.latency_ms:.0f} ms"
-
-
-def _rows(checks: Sequence[Check]) -> list[list[str]]:
-    return [
-        [
-            c.monitor_id,
-            c.status.value,
-            _latency(c),
-            "-" if c.code is None else str(c.code),
-            str(c.attempts),
-            mask(c.error),
-        ]
-        for c in checks
-    ]
-
-
-def _summary(checks: Sequence[Check]) -> str:
-    counts: dict[str, int] = {}
-    for c in checks:
-        counts[c.status.value] = counts.get(c.status.value, 0) + 1
-    order = [s.value for s in CheckStatus]
-    parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in order if counts.get(s)]
-    return f"{len(checks)} monitors: " + (", ".join(parts) if parts else "none")
-
-
-def format_table(checks: Sequence[Check], monitors: Sequence[Monitor] = (), *, error_width: int = 80) -> str:
-    """A compact text table (one line per check, by monitor id) followed by a count by status.
-
-    ``monitors`` is accepted for symmetry with :func:`format_markdown_table`, which shows names.
-    """
-    header = ["ID", "STATUS", "LATENCY", "CODE", "TRIES", "ERROR"]
-    rows = _rows(checks)
-    for row in rows:
-        if len(row[5]) > error_width:
-            row[5] = row[5][: error_width - 1] + "…"
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    lines = []
-    for row in [header, *rows]:
-        cells = [row[i].ljust(widths[i]) for i in range(len(widths))] + [row[5]]
-        lines.append("  ".join(cells).rstrip())
-    lines.append(_summary(checks))
-    return "\n".join(lines)
-
-
-_ICON = {"up": "🟢", "degraded": "🟡", "down": "🔴", "no_data": "⚪", "maintenance": "🔧"}
-
-
-def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "\\`")
-
-
-def format_markdown_table(checks: Sequence[Check], monitors: Sequence[Monitor] = ()) -> str:
-    """A Markdown table for $GITHUB_STEP_SUMMARY: monitor name, status, latency, code, tries, error."""
-    names = {m.id: m.name for m in monitors}
-    lines = [
-        f"**{_summary(checks)}**",
-        "",
-        "| Monitor | Status | Latency | Code | Tries | Error |",
-        "| --- | --- | ---: | ---: | ---: | --- |",
-    ]
-    for check, row in zip(checks, _rows(checks)):
-        name = names.get(check.monitor_id)
-        label = f"{_md(mask(name))} (`{_md(check.monitor_id)}`)" if name and name != check.monitor_id else f"`{_md(check.monitor_id)}`"
-        status = f"{_ICON.get(row[1], '')} {row[1].replace('_', ' ')}".strip()
-        lines.append(f"| {label} | {status} | {row[2]} | {row[3]} | {row[4]} | {_md(row[5])} |")
-    return "\n".join(lines) + "\n"
