@@ -93,7 +93,8 @@ class RestartAttempt:
 
 def _target(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{':%d' % parts.port if parts.port else ''}"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 def event_values(

@@ -126,11 +126,10 @@ def status_range(value: object) -> Union[str, tuple[int, int]]:
         text = value.strip()
         if text.isascii() and text.isdigit() and len(text) == 3:
             low = high = int(text)
-        elif _STATUS_RANGE.match(text):
-            found = _STATUS_RANGE.match(text)
+        elif found := _STATUS_RANGE.match(text):
             low, high = int(found.group(1)), int(found.group(2))
-        elif _STATUS_CLASS.match(text):
-            digit = int(_STATUS_CLASS.match(text).group(1))
+        elif found := _STATUS_CLASS.match(text):
+            digit = int(found.group(1))
             low, high = digit * 100, digit * 100 + 99
         else:
             return bad

@@ -73,7 +73,7 @@ def mask_details(details: dict[str, Any]) -> dict[str, Any]:
 def _chain(exc: BaseException):
     """The exception and everything it wraps (``__cause__``, ``__context__``, ``reason``, args)."""
     seen: set[int] = set()
-    todo = [exc]
+    todo: list[BaseException | None] = [exc]
     while todo:
         current = todo.pop(0)
         if current is None or id(current) in seen:

@@ -85,7 +85,11 @@ def probe(monitor: Monitor, timeout: float) -> Check:
         deadline.close()
     latency_ms = deadline.elapsed_ms()
 
-    not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), tz=timezone.utc)
+    expiry = cert.get("notAfter") if cert else None
+    if not isinstance(expiry, str):  # only possible without verification, which we never turn off
+        return make_check(monitor, started, CheckStatus.DOWN, latency_ms=latency_ms,
+                          error="the server sent no certificate")
+    not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(expiry), tz=timezone.utc)
     seconds_left = (not_after - started).total_seconds()
     days_left = int(seconds_left // 86400)
     details = {"days_left": days_left, "not_after": to_iso(not_after), "tls_version": version, "server_name": server_name}
