@@ -1,4 +1,4 @@
-"""Render a SiteInput into ``_site/``: pages, Statuspage-style JSON API, badges and feeds.
+"""Render a SiteInput into ``_site/``: pages, Statuspage-style JSON API, badges, feeds and a calendar.
 
 Deterministic: the same SiteInput gives the same bytes in every file except
 ``build.json``'s ``built_at`` (the wall-clock time of the build). Pages show
@@ -125,10 +125,12 @@ def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Pat
         for item in renderer.maintenance:
             renderer.maintenance_page(writer, item)
         renderer.history(writer)
+        renderer.subscribe(writer)
         renderer.page(writer, "404.html", "404.html")
         publish.site_badges(renderer, writer)
         api = publish.write_api(renderer, writer)
         publish.write_feeds(renderer, writer, api)
+        publish.write_calendar(renderer, writer, api)
         for name, source in static_files(folders):
             writer.copy("assets/" + name, source)
         writer.write(".nojekyll", b"")

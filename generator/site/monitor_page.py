@@ -15,6 +15,8 @@ from generator.site.views import MonitorView, format_ms, format_pct
 if TYPE_CHECKING:
     from generator.site.renderer import Renderer
 
+DAYS_OPEN = 14  # rows of the daily table shown without opening "older days"
+
 
 def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
     t = renderer.strings
@@ -25,7 +27,9 @@ def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
     start = now - timedelta(hours=24)
     values = bucket_means(view.latency_points, start.timestamp(), now.timestamp(), 144)
     xs = [(i + 0.5) / 144 for i in range(144)]
-    ticks = [(i / 4, (start + timedelta(hours=6 * i)).astimezone(renderer.zone).strftime("%H:%M")) for i in range(5)]
+    # tick labels in the display zone, the axis named by it; every other label is minor (hidden on phones)
+    clock = renderer.clock
+    ticks = [(i / 4, clock.time_of_day(start + timedelta(hours=6 * i)), i % 2 == 1) for i in range(5)]
     present = [v for v in values if v is not None]
     charts.append((t("window.24h"),
         line_chart(
@@ -37,6 +41,7 @@ def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
             else t("chart.empty"),
             unit,
             chart_id="c24",
+            x_title=t("chart.axis_time", zone=clock.span_name(start, now)),
         ))
     )
     # 7 d and 30 d: the daily roll-ups' median and p95
@@ -46,7 +51,8 @@ def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
         medians = [by_day[d].latency_median if d in by_day else None for d in window]
         p95 = [by_day[d].latency_p95 if d in by_day else None for d in window]
         xs = [(i + 0.5) / days for i in range(days)]
-        ticks = [((i + 0.5) / days, t.short_date(window[i])) for i in range(days - 1, -1, -every)]
+        ticks = [((i + 0.5) / days, t.short_date(window[i]), n % 2 == 1)
+                 for n, i in enumerate(range(days - 1, -1, -every))]
         known = [v for v in medians if v is not None]
         charts.append((t(f"window.{days}d"),
             line_chart(
@@ -58,9 +64,11 @@ def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
                 else t("chart.empty"),
                 unit,
                 chart_id=chart_id,
+                x_title=t("chart.axis_days"),  # daily roll-ups are UTC days
             ))
         )
-    rows = Markup("".join(_day_row(renderer, bar, by_day.get(bar.day)) for bar in reversed(view.bars)))
+    # the last two weeks in view; the rest behind a disclosure (90 rows made a phone page 4,000 px tall)
+    rows = [_day_row(renderer, bar, by_day.get(bar.day)) for bar in reversed(view.bars)]
     last = view.data.recent.last_check
     renderer.page(
         writer,
@@ -68,7 +76,9 @@ def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
         "monitor.html",
         view=view,
         charts=charts,
-        rows=rows,
+        rows=Markup("".join(rows[:DAYS_OPEN])),
+        older_rows=Markup("".join(rows[DAYS_OPEN:])),
+        older_count=len(rows[DAYS_OPEN:]),
         last_check=last,
         badges=renderer.badge_names(view.id),
     )
@@ -86,6 +96,6 @@ def _day_row(renderer: "Renderer", bar, rollup) -> str:
     latency = format_ms(median) if median is not None else renderer._no_data
     return (
         f'<tr class="d-{bar.kind}"><th scope="row"><time datetime="{bar.day}">{date}</time></th>'
-        f"<td>{uptime}</td><td>{bar.checks}</td><td>{rollup.down if rollup else 0}</td>"
+        f'<td>{uptime}</td><td class="opt">{bar.checks}</td><td>{rollup.down if rollup else 0}</td>'
         f"<td>{bar.incidents}</td><td>{latency}</td></tr>\n"
     )

@@ -1,7 +1,8 @@
-"""The HTML pages: one Renderer holds what every page shares (strings, zone, views, page paths)
-and renders the home, incident, maintenance, history and 404 pages through the theme's templates.
+"""The HTML pages: one Renderer holds what every page shares (strings, clock, views, incident stories,
+page paths) and renders the home, incident, maintenance, history, subscribe and 404 pages.
 
-The monitor pages are drawn by ``monitor_page``; the machine-readable files by ``publish``.
+The monitor pages are drawn by ``monitor_page``; the machine-readable files by ``publish``;
+the 404 page's address-independent head by ``notfound``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from markupsafe import escape
 from generator import __version__
 from generator.models import Incident, Maintenance
 from generator.secrets import mask
-from generator.site import links, monitor_page
+from generator.site import links, monitor_page, notfound
 from generator.site.charts import sparkline
-from generator.site.i18n import HTML_LANG, SiteError, Strings, is_utc, utc_offset, zone_of
-from generator.site.markup import render_markdown
+from generator.site.clock import Clock
+from generator.site.i18n import HTML_LANG, SiteError, Strings, zone_of
+from generator.site.markup import plain_text, render_markdown
 from generator.site.model import SiteInput
+from generator.site.narrate import Narrator, Story, story_of
 from generator.site.output import SiteWriter
 from generator.site.theme import environment
 from generator.site.views import (
+    DAYS_NARROW,
     DAYS_SHOWN,
     MonitorView,
     active_maintenance,
@@ -38,7 +42,6 @@ from generator.site.views import (
     sort_incidents,
     upcoming_maintenance,
 )
-from generator.timeutil import to_iso
 
 HISTORY_PER_PAGE = 20
 
@@ -55,14 +58,15 @@ class HistoryItem:
     status: str  # "open", "resolved", "scheduled", "in_progress", "completed"
 
 
-
 class Renderer:
     def __init__(self, site: SiteInput, folders: Sequence[Path]):
         self.site = site
         self.config = site.config
         self.now = site.now
+        self.folders = list(folders)
         self.strings = Strings.load(self.config.site.language, folders)
         self.zone = zone_of(self.config.site.timezone)
+        self.clock = Clock(self.strings, self.zone)
         self.env = environment(folders)
         self.views = build_monitor_views(site)
         self.by_id = {view.id: view for view in self.views}
@@ -74,6 +78,8 @@ class Renderer:
         self._no_data = str(escape(self.strings("no_data")))
         self.incident_pages = self._unique_pages([(i.key, links.incident_page(i.key)) for i in self.incidents])
         self.maintenance_pages = self._unique_pages([(m.key, links.maintenance_page(m.key)) for m in self.maintenance])
+        self.narrator = Narrator(self.strings, self.clock, self.monitor_name, self.duration)
+        self.stories: dict[str, Story] = {i.key: story_of(self.narrator, i) for i in self.incidents}
         self.env.globals.update(
             t=self.strings,
             site=self.config.site,
@@ -81,19 +87,21 @@ class Renderer:
             now=self.now,
             overall=self.overall,
             version=__version__,
-            show_local=not is_utc(self.zone),
-            zone_name=self.zone.key,
+            repository=links.repository_url(self.config.site.repository),
+            # only the 404 page without a base_url sets these (see notfound)
+            base_href=None, csp=None, inline_script=None, inline_css=None, icon_href=None,
         )
         self.env.filters.update(
             pct=self._pct,
             ms=self._ms,
             md=render_markdown,
+            plain=plain_text,
             masked=mask,
             date=self.strings.date,
             short_date=self.strings.short_date,
         )
         self.env.globals.update(
-            when=self.when,
+            when=self.clock.when,
             duration=self.duration,
             monitor_page=lambda monitor_id: links.monitor_page(monitor_id),
             incident_page=lambda key: self.incident_pages.get(key, links.incident_page(key)),
@@ -101,6 +109,8 @@ class Renderer:
             monitor_name=self.monitor_name,
             has_monitor=lambda monitor_id: monitor_id in self.by_id,
             segment_text=self.segment_text,
+            story=lambda incident: self.stories[incident.key],
+            feeds_of=links.feeds_of,
         )
 
     # ---------------------------------------------------------------- helpers for templates
@@ -124,17 +134,6 @@ class Renderer:
 
     def _ms(self, value: Optional[float]) -> str:
         return format_ms(value) or self.strings("no_data")
-
-    def when(self, moment: Optional[datetime]) -> dict[str, str]:
-        """A moment in UTC and in the site's display time zone."""
-        if moment is None:
-            return {}
-        local = moment.astimezone(self.zone)
-        return {
-            "iso": to_iso(moment),
-            "utc": self.strings.datetime(moment) + " UTC",
-            "local": self.strings.datetime(local, self.zone) + f" ({utc_offset(moment, self.zone)})",
-        }
 
     def duration(self, start: datetime, end: Optional[datetime]) -> str:
         seconds = max(0, int(((end or self.now) - start).total_seconds()))
@@ -167,10 +166,11 @@ class Renderer:
     # ---------------------------------------------------------------- pages
 
     def page(self, writer: SiteWriter, path: str, template: str, **context: Any) -> None:
-        root = relative = links.relative_root(path)
+        root = links.relative_root(path)
         if path == "404.html":
             # served for a missing URL at any depth: links must not depend on where it is shown
-            root = links.base_path(self.base_url) or relative
+            context = {**notfound.head(self), **context}
+            root = context["notfound_root"]
         try:
             html = self.env.get_template(template).render(
                 root=root,
@@ -207,23 +207,21 @@ class Renderer:
             upcoming=upcoming_maintenance(self.maintenance, self.now),
             recent=[i for i in self.incidents if not i.is_open][:5],
             days_shown=DAYS_SHOWN,
+            days_narrow=DAYS_NARROW,
         )
 
     def monitor(self, writer: SiteWriter, view: MonitorView) -> None:
         monitor_page.render(self, writer, view)
 
     def incident(self, writer: SiteWriter, incident: Incident) -> None:
-        entries = [(e.time, e.kind, e.text, None) for e in incident.timeline]
-        comments = sorted((c for c in incident.comments if c.trusted), key=lambda c: (c.time, c.author))
         self.page(
             writer,
             self.incident_pages[incident.key],
             "incident.html",
             incident=incident,
+            told=self.stories[incident.key],
             # only a web link is offered: a javascript: or data: URL from a backend never reaches an href
             issue_url=incident.url if (incident.url or "").startswith(("https://", "http://")) else None,
-            timeline=sorted(entries, key=lambda e: e[0]),
-            comments=comments,
             end=incident.resolved if not incident.is_open else None,
         )
 
@@ -239,7 +237,8 @@ class Renderer:
 
     def history_items(self) -> list[HistoryItem]:
         items = [
-            HistoryItem("incident", i.key, i.title, i.started, incident_end(i, self.now) if not i.is_open else None,
+            HistoryItem("incident", i.key, self.stories[i.key].title, i.started,
+                        incident_end(i, self.now) if not i.is_open else None,
                         self.incident_pages[i.key], i.impact.value, i.status)
             for i in self.incidents
         ]
@@ -266,7 +265,9 @@ class Renderer:
                 page_of=links.history_page,
             )
 
-    # ---------------------------------------------------------------- machine-readable
+    def subscribe(self, writer: SiteWriter) -> None:
+        self.page(writer, links.SUBSCRIBE_PAGE, "subscribe.html", views=self.views,
+                  public=lambda path: links.public_url(self.base_url, path))
 
     def badge_names(self, monitor_id: Optional[str]) -> dict[str, str]:
         folder = "badges/" if monitor_id is None else f"badges/{links.slug(monitor_id)}/"
