@@ -77,7 +77,9 @@ class Narrator:
             return entry.text
         name = self._name(incident)
         text = entry.text or ""
-        facts = self._facts(entry.kind, text, incident.body if entry.kind == "detected" else "")
+        # the GitHub tracker keeps the first failing check in a table of the body, not in the entry
+        table = "\n".join(line for line in (incident.body or "").splitlines() if line.startswith("|"))
+        facts = self._facts(entry.kind, text, table if entry.kind == "detected" else "")
         if entry.kind in ("detected", "reopened"):
             found = _IMPACT.search(text)
             impact = found.group(1) if found else incident.impact.value
