@@ -90,7 +90,11 @@ class Narrator:
             failed = "failed" in text.split("\n", 1)[0].lower()
             sentence = self.t("auto.restart_failed" if failed else "auto.restart", attempt=detail)
         elif entry.kind == "resolved":
-            took = self.duration(incident.started, entry.time)
+            # the incident's own end when this is its resolution (timeline times are whole seconds)
+            end = entry.time
+            if incident.resolved and abs((incident.resolved - entry.time).total_seconds()) < 60:
+                end = incident.resolved
+            took = self.duration(incident.started, end)
             closed = text.startswith("Closed")
             sentence = self.t("auto.closed" if closed else "auto.resolved", name=name, duration=took)
             facts = []
