@@ -119,17 +119,24 @@ class Series:
 
 def line_chart(
     series: Sequence[Series],
-    x_ticks: Sequence[tuple[float, str]],
+    x_ticks: Sequence[tuple],
     title: str,
     description: str,
     unit: str,
     *,
     chart_id: str,
+    x_title: str = "",
     width: int = 640,
-    height: int = 200,
+    height: int = 230,
 ) -> Markup:
-    """A latency chart with a labelled time axis, a value axis in ``unit`` and a legend."""
-    left, right, top_pad, bottom = 52.0, 10.0, 10.0, 26.0
+    """A latency chart with a labelled time axis, a value axis in ``unit`` and a legend.
+
+    ``x_ticks`` are (position 0..1, label) or (position, label, minor): a minor label is
+    hidden on narrow screens, where the stylesheet draws labels larger (the SVG is scaled
+    down there, and its text with it). Values are plain numbers; the unit names the axis,
+    above it, and ``x_title`` (e.g. "Time (CET)") names the time axis and its zone.
+    """
+    left, right, top_pad, bottom = 58.0, 12.0, 40.0, 50.0
     plot_w = width - left - right
     plot_h = height - top_pad - bottom
     values = [v for s in series for v in s.values if v is not None]
@@ -149,17 +156,24 @@ def line_chart(
         y = y_of(value)
         out.append(f'<line x1="{_n(left)}" x2="{_n(width - right)}" y1="{_n(y)}" y2="{_n(y)}"/>')
     out.append('</g><g class="axis">')
+    out.append(f'<text class="unit" x="{_n(left - 8)}" y="{_n(top_pad - 20)}" text-anchor="end">{escape(unit)}</text>')
     for i in range(ticks + 1):
         value = i * step
         y = y_of(value)
-        out.append(f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end">{_n(value)} {escape(unit)}</text>')
+        minor = ' class="minor"' if i % 2 and ticks > 2 else ""
+        out.append(f'<text{minor} x="{_n(left - 8)}" y="{_n(y + 4)}" text-anchor="end">{_n(value)}</text>')
     base = top_pad + plot_h
     out.append(f'<line x1="{_n(left)}" x2="{_n(width - right)}" y1="{_n(base)}" y2="{_n(base)}"/>')
-    for position, label in x_ticks:
+    for tick in x_ticks:
+        position, label = tick[0], tick[1]
+        minor = ' class="minor"' if len(tick) > 2 and tick[2] else ""
         x = left + position * plot_w
         out.append(f'<line x1="{_n(x)}" x2="{_n(x)}" y1="{_n(base)}" y2="{_n(base + 4)}"/>')
         anchor = "start" if position <= 0.02 else "end" if position >= 0.98 else "middle"
-        out.append(f'<text x="{_n(x)}" y="{_n(base + 17)}" text-anchor="{anchor}">{escape(label)}</text>')
+        out.append(f'<text{minor} x="{_n(x)}" y="{_n(base + 20)}" text-anchor="{anchor}">{escape(label)}</text>')
+    if x_title:
+        out.append(f'<text class="title" x="{_n(left + plot_w / 2)}" y="{_n(height - 6)}" text-anchor="middle">'
+                   f"{escape(x_title)}</text>")
     out.append("</g>")
     for s in series:
         xs = [left + x * plot_w for x in s.xs]

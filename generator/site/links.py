@@ -12,6 +12,11 @@ import re
 from urllib.parse import urlsplit
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
+SUBSCRIBE_PAGE = "subscribe/index.html"
+CALENDAR = "maintenance.ics"
+SITE_FEEDS = {"atom": "history.atom", "rss": "history.rss"}
 
 
 def slug(value: str) -> str:
@@ -56,3 +61,15 @@ def public_url(base_url: str, path: str) -> str:
     if not base_url:
         return path
     return base_url.rstrip("/") + "/" + path
+
+
+def feeds_of(monitor_id: str) -> dict[str, str]:
+    """A monitor's own Atom and RSS feeds, beside its page."""
+    folder = f"monitors/{slug(monitor_id)}/"
+    return {"atom": folder + "history.atom", "rss": folder + "history.rss"}
+
+
+def repository_url(repository: str | None) -> str | None:
+    """The GitHub address of ``site.repository`` (owner/name), or None when it is not one."""
+    text = (repository or "").strip().strip("/")
+    return f"https://github.com/{text}" if _REPOSITORY.match(text) and ".." not in text else None

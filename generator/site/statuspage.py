@@ -17,6 +17,7 @@ from generator.models import Impact, Incident, Maintenance
 from generator.secrets import mask
 from generator.site import links
 from generator.site.markup import plain_text
+from generator.site.narrate import Story, story_of
 from generator.site.views import MonitorView, Overall, maintenance_state, sort_incidents
 from generator.timeutil import parse_iso, to_iso
 
@@ -43,17 +44,6 @@ INDICATOR = {
 IMPACT = {Impact.DOWN: "critical", Impact.DEGRADED: "minor"}
 RECENT_INCIDENTS = 50  # incidents.json lists the most recent ones, as Statuspage does
 
-# timeline entry kind -> the incident status it moves to (None: keeps the current one)
-_UPDATE_STATUS = {
-    "detected": "investigating",
-    "escalated": None,
-    "deescalated": None,
-    "restart": "identified",
-    "identified": "identified",
-    "recovered": "monitoring",
-    "monitoring": "monitoring",
-    "resolved": "resolved",
-}
 
 
 def page_id(base_url: str, title: str) -> str:
@@ -62,9 +52,11 @@ def page_id(base_url: str, title: str) -> str:
 
 class StatuspageApi:
     def __init__(self, *, site_title: str, base_url: str, time_zone: str, now: datetime, views: list[MonitorView],
-                 overall: Overall, incidents: list[Incident], maintenance: list[Maintenance]):
+                 overall: Overall, incidents: list[Incident], maintenance: list[Maintenance],
+                 stories: Optional[dict[str, Story]] = None):
         self.now = now
         self.base_url = base_url
+        self.stories = stories or {}  # by incident key; without one, an incident's texts as stored
         self.id = page_id(base_url, site_title)
         self.page = {
             "id": self.id,
@@ -156,38 +148,24 @@ class StatuspageApi:
     # ---------------------------------------------------------------- incidents
 
     def incident(self, incident: Incident) -> dict[str, Any]:
-        updates: list[dict[str, Any]] = []
-        status = "investigating"
-        monitoring_at: Optional[str] = None
-        entries = [(e.time, 0, e.kind, e.text) for e in incident.timeline]
-        entries += [(c.time, 1, "comment", c.body) for c in incident.comments if c.trusted]
-        entries.sort(key=lambda e: (e[0], e[1]))
-        if not entries:
-            entries = [(incident.started, 0, "detected", incident.body or incident.title)]
-        for index, (moment, _, kind, text) in enumerate(entries):
-            status = _UPDATE_STATUS.get(kind) or status
-            if status == "monitoring" and monitoring_at is None:
-                monitoring_at = to_iso(moment)
-            updates.append(self._update(incident.key, index, status, moment, text))
-        if incident.is_open and status == "resolved":
-            status = "monitoring"  # re-opened after a resolution entry
-        if not incident.is_open and status != "resolved":
-            moment = incident.resolved or incident.updated or entries[-1][0]
-            updates.append(self._update(incident.key, len(updates), "resolved", moment, "Resolved."))
-            status = "resolved"
-        updates.reverse()  # newest first, as Statuspage lists them
-        times = [incident.started] + [e[0] for e in entries]
+        """One incident with its updates: the same list, states and words as its page and its feed entry."""
+        story = self.stories.get(incident.key) or story_of(None, incident)
+        count = len(story.updates)
+        updates = [self._update(incident.key, count - 1 - index, u.state, u.time, u.text)
+                   for index, u in enumerate(story.updates)]  # newest first, as Statuspage lists them
+        monitoring = [u.time for u in story.updates if u.state == "monitoring"]
+        times = [incident.started] + [u.time for u in story.updates]
         if incident.updated:
             times.append(incident.updated)
         if incident.resolved:
             times.append(incident.resolved)
         return {
             "id": incident.key,
-            "name": mask(incident.title),
-            "status": status,
+            "name": mask(story.title),
+            "status": story.state,
             "created_at": to_iso(incident.started),
             "updated_at": to_iso(max(times)),
-            "monitoring_at": monitoring_at,
+            "monitoring_at": to_iso(min(monitoring)) if monitoring else None,
             "resolved_at": to_iso(incident.resolved) if incident.resolved and not incident.is_open else None,
             "impact": IMPACT.get(incident.impact, "minor"),
             "shortlink": incident.url or links.public_url(self.base_url, links.incident_page(incident.key)),

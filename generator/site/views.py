@@ -11,13 +11,14 @@ from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from generator.models import CheckStatus, DayRollup, Impact, Incident, Maintenance, Monitor, State
 from generator.site.model import MonitorData, SiteInput
 from generator.timeutil import UTC, day_of
 
 DAYS_SHOWN = 90
+DAYS_NARROW = 30  # days the bars show on a phone: 90 bars at 390 px would be under 4 px each
 WINDOWS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
 
 # monitor status keys, worst last (used for sorting and the overall banner)
@@ -51,6 +52,7 @@ class Segment:
     kind: str
     uptime: Optional[float]
     incidents: int
+    old: bool = False  # before the last DAYS_NARROW days: hidden on narrow screens
 
 
 @dataclass(frozen=True)
@@ -182,17 +184,22 @@ def day_bars(data: MonitorData, incidents: list[Incident], now: datetime, degrad
     return tuple(bars)
 
 
-def segments_of(bars: Iterable[DayBar]) -> tuple[Segment, ...]:
-    """Merge runs of days that read the same, so a quiet quarter is one item, not ninety."""
+def segments_of(bars: Sequence[DayBar], narrow: int = DAYS_NARROW) -> tuple[Segment, ...]:
+    """Merge runs of days that read the same, so a quiet quarter is one item, not ninety.
+
+    A run never crosses into the last ``narrow`` days, so a phone can hide the older ones whole.
+    """
     result: list[Segment] = []
-    for bar in bars:
+    first_recent = max(0, len(bars) - narrow)
+    for index, bar in enumerate(bars):
         shown = format_pct(bar.uptime)
-        if result:
+        old = index < first_recent
+        if result and index != first_recent:
             last = result[-1]
             if last.kind == bar.kind and format_pct(last.uptime) == shown and last.incidents == bar.incidents:
-                result[-1] = Segment(last.first, bar.day, last.days + 1, last.kind, last.uptime, last.incidents)
+                result[-1] = Segment(last.first, bar.day, last.days + 1, last.kind, last.uptime, last.incidents, old)
                 continue
-        result.append(Segment(bar.day, bar.day, 1, bar.kind, bar.uptime, bar.incidents))
+        result.append(Segment(bar.day, bar.day, 1, bar.kind, bar.uptime, bar.incidents, old))
     return tuple(result)
 
 
