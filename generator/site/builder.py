@@ -373,16 +373,10 @@ class Renderer:
 
     def badges(self, writer: SiteWriter) -> None:
         t = self.strings
-        # the whole page: overall status, 30-day uptime over all checks, median of monitors' medians
-        up = degraded = down = 0
-        first = self.views[0].bars[-30].day if self.views else ""
-        for view in self.views:
-            for rollup in view.data.days:
-                if rollup.day >= first:
-                    up, degraded, down = up + rollup.up, degraded + rollup.degraded, down + rollup.down
-        from generator.site.views import uptime_of
+        # the whole page: overall status, rolling 30-day uptime over all monitors' time, median of monitors' medians
+        from generator.site.views import page_uptime as rolling_page_uptime
 
-        page_uptime = uptime_of(up, degraded, down, self.config.settings.degraded_counts_as_up)
+        page_uptime = rolling_page_uptime(self.views, self.now, 30, self.config.settings.degraded_counts_as_up)
         medians = sorted(v.latency_median_24h for v in self.views if v.latency_median_24h is not None)
         page_latency = medians[len(medians) // 2] if medians else None
         self._badge_set(
@@ -411,6 +405,7 @@ class Renderer:
         )
         for name, document in api.documents().items():
             writer.write("api/v2/" + name, _json(document))
+        writer.write("api/uptime.json", _json(api.uptime(self.config.settings.degraded_counts_as_up)))
         return api
 
     def feeds(self, writer: SiteWriter, api: StatuspageApi) -> None:
