@@ -285,9 +285,19 @@ class Maintenance:
 # --------------------------------------------------------------------------- history
 
 
+# A stretch of one UTC day held by one status: (start, end) in seconds after 00:00 UTC, status value
+Span = tuple[float, float, str]
+
+
 @dataclass(frozen=True)
 class DayRollup:
-    """One monitor's checks on one UTC day."""
+    """One monitor's UTC day: check counts, and time-weighted seconds per status (``generator.history.durations``).
+
+    Counts say how many checks ran (the site's day table); uptime uses only the seconds.
+    The five ``*_seconds`` add up to the part of the day the roll-up covers (86,400 for a
+    past day). ``spans`` are the day's held stretches, merged, for windows that start
+    inside the day; ``approximate`` marks a day converted from a count-only roll-up.
+    """
 
     day: str  # YYYY-MM-DD
     checks: int = 0
@@ -300,3 +310,10 @@ class DayRollup:
     latency_median: Optional[float] = None
     latency_p95: Optional[float] = None
     latency_max: Optional[float] = None
+    up_seconds: float = 0.0
+    degraded_seconds: float = 0.0
+    down_seconds: float = 0.0
+    maintenance_seconds: float = 0.0
+    no_data_seconds: float = 0.0
+    spans: tuple[Span, ...] = ()
+    approximate: bool = False

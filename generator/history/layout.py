@@ -3,7 +3,8 @@
 ::
 
     data/checks/<monitor>/<YYYY-MM-DD>.tsv   raw checks, one UTC day per file, append-only
-    data/daily/<monitor>/<YYYY>.json         daily roll-ups, one calendar year per file, kept forever
+    data/daily/<monitor>/<YYYY>.json         closed daily roll-ups, one calendar year per file, kept forever
+    data/daily/<monitor>/open.json           the running summary: newest check, open day, raw offsets
     data/state.json                          current state of every monitor
     data/cache/<name>.json                   small caches (e.g. GitHub ETags)
 
@@ -11,7 +12,8 @@ Raw checks are split by *day* rather than by month: a roll-up is recomputed from
 exactly one small file (288 lines at a 5-minute cadence) whatever order checks
 arrive in, pruning deletes whole files (so raw files are never rewritten), and a
 commit on the history branch stores a few-kilobyte blob per monitor instead of a
-growing month. Roll-ups are split by year so each run rewrites at most ~30 KB.
+growing month. Roll-ups are split by year, and a year file is rewritten only when a
+day closes; every run rewrites just the small ``open.json`` of each monitor it records.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from urllib.parse import quote, unquote
 
 RAW_SUFFIX = ".tsv"
 ROLLUP_SUFFIX = ".json"
+SUMMARY_NAME = "open.json"
 _DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.tsv$")
 _YEAR_FILE = re.compile(r"^(\d{4})\.json$")
 _CACHE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -80,6 +83,9 @@ class Layout:
 
     def rollup_file(self, monitor_id: str, year: str) -> Path:
         return self.rollup_dir(monitor_id) / f"{year}{ROLLUP_SUFFIX}"
+
+    def summary_file(self, monitor_id: str) -> Path:
+        return self.rollup_dir(monitor_id) / SUMMARY_NAME
 
     def rollup_years(self, monitor_id: str) -> list[str]:
         return _matching(self.rollup_dir(monitor_id), _YEAR_FILE)

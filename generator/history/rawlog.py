@@ -194,6 +194,27 @@ def read_checks_sized(monitor_id: str, path: Path, *, not_before: str = "") -> t
     return checks, size
 
 
+def read_checks_from(monitor_id: str, path: Path, offset: int) -> tuple[list[Check], int]:
+    """The checks of the whole lines after byte ``offset`` (a line boundary), and the offset after the
+    last whole line: what was appended since a reader last stopped, without reading what came before."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1  # a torn tail stays for later (the next writer ends it)
+    checks = []
+    for raw in data[:end].split(b"\n")[:-1]:
+        try:
+            check = parse_line(monitor_id, raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+        if check is not None:
+            checks.append(check)
+    return checks, offset + end
+
+
 def read_points(path: Path, *, not_before: str = "") -> tuple[list[tuple[float, str, Optional[float]]], str]:
     """(epoch seconds, status value, latency ms) of every whole line, and the last whole line.
 

@@ -1,106 +1,78 @@
-"""Daily roll-ups: the pure computation from one day's checks, and the per-year file.
-
-Latency figures use the checks that got an answer worth timing (up and degraded);
-a down check's latency is often a timeout and would only measure the probe's
-patience. Median is the usual one (mean of the two middle values for an even
-count); p95 is the nearest-rank value (the ceil(0.95 n)-th smallest). Figures are
-rounded to 0.01 ms.
+"""The per-year file of closed daily roll-ups (format version 2), and the conversion of version 1.
 
 The year file keeps one day per line so a diff shows which days changed::
 
-    {"columns": ["day", "checks", ...],
+    {"columns": ["day", "checks", "up", ..., "up_seconds", ..., "spans", "approximate"],
      "days": [
-      ["2026-11-24", 288, 285, 2, 1, 0, 0, 20.1, 84.2, 351.0, 399.9],
+      ["2026-11-24", 288, 285, 2, 1, 0, 0, 20.1, 84.2, 351.0, 399.9,
+       85800.0, 300.0, 300.0, 0.0, 0.0, [[0.0, 85800.0, "up"], [85800.0, 86400.0, "down"]], false],
       ...],
      "monitor": "api",
-     "synced": {"2026-11-24": 13456},
-     "version": 1}
+     "version": 2}
 
-``synced`` maps a day to the size in bytes of its raw file when the day was last
-rolled up. A run killed between appending a check and rewriting the roll-ups
-leaves a size mismatch, which the next run repairs by recomputing that day.
+Columns are the fields of ``models.DayRollup`` (read by name, so a newer file with
+extra columns still reads): check counts, latency figures (ms), the seconds each
+status held (``durations``), the day's merged spans ``[start, end, status]`` in
+seconds after 00:00 UTC (gaps are no data), and ``approximate``.
+
+A day lands here once it is closed (the monitor has a later check); the open day
+lives in ``open.json`` (``summary``). Version 1 files (check counts only, plus a
+``synced`` map) are read and converted: days whose raw checks still exist are
+recomputed from them by the caller; the others by ``approximate_v1``.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import statistics
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Iterable, Optional
 
 from generator.fsutil import atomic_write_text
 from generator.history.errors import HistoryError, refuse_newer
-from generator.models import Check, CheckStatus, DayRollup
+from generator.models import DayRollup
 
-VERSION = 1
+VERSION = 2
 COLUMNS = tuple(f.name for f in fields(DayRollup))
-TIMED = (CheckStatus.UP, CheckStatus.DEGRADED)
-_COUNTED = {
-    CheckStatus.UP: "up",
-    CheckStatus.DEGRADED: "degraded",
-    CheckStatus.DOWN: "down",
-    CheckStatus.NO_DATA: "no_data",
-    CheckStatus.MAINTENANCE: "maintenance",
-}
-
-
-def percentile_nearest_rank(ordered: list[float], fraction: float) -> float:
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
-
-
-def compute_rollup(day: str, checks: Iterable[Check]) -> DayRollup:
-    counts = {name: 0 for name in _COUNTED.values()}
-    latencies: list[float] = []
-    total = 0
-    for check in checks:
-        total += 1
-        status = CheckStatus(check.status)
-        counts[_COUNTED[status]] += 1
-        if status in TIMED and check.latency_ms is not None:
-            latencies.append(float(check.latency_ms))
-    if not latencies:
-        return DayRollup(day=day, checks=total, **counts)
-    latencies.sort()
-    return DayRollup(
-        day=day,
-        checks=total,
-        **counts,
-        latency_min=round(latencies[0], 2),
-        latency_median=round(statistics.median(latencies), 2),
-        latency_p95=round(percentile_nearest_rank(latencies, 0.95), 2),
-        latency_max=round(latencies[-1], 2),
-    )
+_DAY_SECONDS = 86_400.0
 
 
 @dataclass
 class RollupYear:
-    """One monitor's roll-ups for one calendar year, as held in memory between load and save."""
+    """One monitor's closed roll-ups for one calendar year, as held between load and save."""
 
     monitor_id: str
     days: dict[str, DayRollup] = field(default_factory=dict)
-    synced: dict[str, int] = field(default_factory=dict)
+    version: int = VERSION  # 1 when read from a count-only file that still needs converting
 
     def dumps(self) -> str:
-        # getattr, not dataclasses.astuple: astuple deep-copies and dominated the cost of a run
-        rows = [json.dumps([getattr(self.days[day], c) for c in COLUMNS]) for day in sorted(self.days)]
+        rows = [json.dumps([_cell(getattr(self.days[day], c)) for c in COLUMNS]) for day in sorted(self.days)]
         head = json.dumps({"columns": list(COLUMNS)})[:-1]  # open object, keys follow
         body = ",\n ".join(rows)
-        tail = {
-            "monitor": self.monitor_id,
-            "synced": {day: self.synced[day] for day in sorted(self.synced)},
-            "version": VERSION,
-        }
+        tail = {"monitor": self.monitor_id, "version": VERSION}
         return f'{head},\n "days": [\n {body}],\n {json.dumps(tail)[1:]}\n'
 
     def save(self, path: Path, *, durable: bool = True) -> None:
         atomic_write_text(path, self.dumps(), durable=durable)
 
 
+def _cell(value: object) -> object:
+    return [list(span) for span in value] if isinstance(value, tuple) else value
+
+
+def approximate_v1(rollup: DayRollup, hold: float) -> DayRollup:
+    """A count-only day whose raw checks are gone: each check stands for ``hold`` seconds, scaled
+    down so the day never holds more than 24 hours; marked ``approximate`` (no spans)."""
+    if rollup.checks <= 0:
+        return replace(rollup, no_data_seconds=_DAY_SECONDS, approximate=True)
+    each = min(hold, _DAY_SECONDS / rollup.checks)
+    seconds = {name: round(getattr(rollup, name) * each, 3) for name in ("up", "degraded", "down", "maintenance")}
+    held = sum(seconds.values())
+    return replace(rollup, **{f"{k}_seconds": v for k, v in seconds.items()},
+                   no_data_seconds=round(_DAY_SECONDS - held, 3), spans=(), approximate=True)
+
+
 def load_year(path: Path, monitor_id: str) -> RollupYear:
-    """Read a year file; a missing file is an empty year, a broken one a HistoryError naming it."""
+    """Read a year file; a missing file is an empty year, a broken or newer one a HistoryError naming it."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -124,53 +96,26 @@ def _from_json(path: Path, monitor_id: str, value: object) -> RollupYear:
     if not isinstance(value, dict):
         raise bad("expected a JSON object")
     refuse_newer(path, value, "daily roll-ups", VERSION)
+    version = value.get("version", 1)
     columns = value.get("columns")
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) or "day" not in columns:
         raise bad("'columns' must list the column names, 'day' first")
     known = set(COLUMNS)
-    year = RollupYear(monitor_id)
+    year = RollupYear(monitor_id, version=version if version in (1, VERSION) else VERSION)
     rows = value.get("days", [])
     if not isinstance(rows, list):
         raise bad("'days' must be a list")
     for index, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(columns):
             raise bad(f"days[{index}] must be a list of {len(columns)} values")
-        # columns by name: a newer file with extra columns still reads
         data = {name: cell for name, cell in zip(columns, row) if name in known}
         try:
+            spans = data.get("spans", [])
+            data["spans"] = tuple((float(a), float(b), str(s)) for a, b, s in spans)
             rollup = DayRollup(**data)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise bad(f"days[{index}]: {error}") from None
         if not isinstance(rollup.day, str):
             raise bad(f"days[{index}]: day must be YYYY-MM-DD")
         year.days[rollup.day] = rollup
-    synced = value.get("synced", {})
-    if not isinstance(synced, dict) or not all(isinstance(v, int) for v in synced.values()):
-        raise bad("'synced' must map days to byte sizes")
-    year.synced = dict(synced)
     return year
-
-
-def tally(rollups: Iterable[DayRollup]) -> dict[str, int]:
-    """Status counts summed over days (for uptime over whole days)."""
-    total = {name: 0 for name in _COUNTED.values()}
-    for rollup in rollups:
-        for name in total:
-            total[name] += getattr(rollup, name)
-    return total
-
-
-def tally_checks(checks: Iterable[Check]) -> dict[str, int]:
-    total = {name: 0 for name in _COUNTED.values()}
-    for check in checks:
-        total[_COUNTED[CheckStatus(check.status)]] += 1
-    return total
-
-
-def uptime_percent(counts: dict[str, int], degraded_counts_as_up: bool = True) -> Optional[float]:
-    """Up share of the answered checks; no_data and maintenance count on neither side."""
-    good = counts["up"] + (counts["degraded"] if degraded_counts_as_up else 0)
-    considered = counts["up"] + counts["degraded"] + counts["down"]
-    if considered == 0:
-        return None
-    return 100.0 * good / considered

@@ -50,6 +50,7 @@ def state_from_json(data: dict[str, Any]) -> MonitorState:
         if f.name not in data:
             continue
         raw = data[f.name]
+        value: Any
         kind = _base_type(_HINTS[f.name])
         if raw is None:
             value = None

@@ -2,52 +2,49 @@
 
 One writer at a time (one run; the Actions workflow serializes runs); readers may
 run alongside because every rewrite is atomic and raw files only grow by whole
-lines. See ``layout`` for the folder structure and ``rawlog``/``rollup`` for the
-file formats.
+lines. See ``layout`` for the folder structure, ``rawlog``/``rollup``/``summary`` for
+the file formats, ``durations`` for the time weighting and ``keeper`` for how
+roll-ups follow the raw checks.
+
+Recording costs what the batch holds, whatever the day files already hold: raw lines
+are appended and folded into each monitor's running summary (``open.json``).
 
 Retention: ``prune(now)`` deletes the raw file of every UTC day that ended at or
 before ``now - retention_days``, so at least ``retention_days`` of raw checks are
 always kept (at most one day more). Raw files are never rewritten, only deleted
-whole. Before a file goes, its roll-up is brought up to date; roll-ups are kept
-forever.
+whole. Roll-ups are kept forever.
 
-Uptime over a window ``(now - window, now]`` (a check exactly at ``now`` counts,
-one exactly ``window`` earlier does not): the two partial days at the ends come
-from raw checks, the whole UTC days in between from roll-ups (which equal the raw
-counts exactly). A partial end day whose raw file is already pruned contributes
-nothing, so the figure never counts a check from outside the window.
+Uptime is time-weighted (``durations``): each check holds until the monitor's next
+check, at most ``hold`` seconds (``DEFAULT_HOLD``, or ``holds[monitor_id]``), and
+``uptime(now, window)`` weighs the time of ``(now - window, now]`` (``uptime``).
 """
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any
 
 from generator.fsutil import atomic_write_json
 from generator.history import rawlog, statefile
+from generator.history.durations import DEFAULT_HOLD, TIMED
 from generator.history.errors import HistoryError
 from generator.history.layout import Layout
-from generator.history.rollup import (
-    TIMED,
-    RollupYear,
-    compute_rollup,
-    load_year,
-    tally,
-    tally_checks,
-    uptime_percent,
-)
-from generator.models import Check, DayRollup, MonitorState
+from generator.history.keeper import RollupKeeper
+from generator.history.summary import load_summary
+from generator.history.uptime import window_uptime
+from generator.models import Check, CheckStatus, DayRollup, MonitorState
 from generator.timeutil import UTC, day_of, to_iso
 
-DayLike = Union[str, date, datetime]
+DayLike = str | date | datetime
 RAW_SERIES_SPAN = timedelta(days=7)  # latency_series reads raw checks up to this span, roll-ups beyond
 _DAY = timedelta(days=1)
+_TIMED = tuple(CheckStatus(value) for value in TIMED)
 
 
 def _day_start(day: str) -> datetime:
@@ -69,72 +66,40 @@ def _aware(moment: datetime, name: str) -> datetime:
 
 
 class History:
-    def __init__(self, data_dir: Union[str, Path], retention_days: int = 90):
+    def __init__(self, data_dir: str | Path, retention_days: int = 90, *, hold: float = DEFAULT_HOLD,
+                 holds: Mapping[str, float] | None = None):
+        """``hold``: seconds a check holds at most (``durations.hold_for(interval)``); ``holds`` per monitor."""
         if int(retention_days) < 1:
             raise ValueError(f"retention_days must be at least 1, got {retention_days!r}")
+        if hold <= 0 or any(value <= 0 for value in (holds or {}).values()):
+            raise ValueError("hold must be positive")
         self.data_dir = Path(data_dir)
         self.retention_days = int(retention_days)
+        self.hold = float(hold)
+        self.holds = dict(holds or {})
         self.layout = Layout(self.data_dir)
+        self.keeper = RollupKeeper(self.layout, self.hold_of)
 
     def __repr__(self) -> str:
         return f"History({str(self.data_dir)!r}, retention_days={self.retention_days})"
 
+    def hold_of(self, monitor_id: str) -> float:
+        return float(self.holds.get(monitor_id, self.hold))
+
     # ------------------------------------------------------------------ writing
 
     def record(self, checks: Iterable[Check]) -> None:
-        """Append each check to its monitor's raw day file, then bring that monitor's roll-ups up to date."""
-        grouped: dict[str, dict[str, list[Check]]] = defaultdict(lambda: defaultdict(list))
+        """Append each check to its monitor's raw day file and fold it into the monitor's roll-ups."""
+        grouped: dict[str, list[Check]] = defaultdict(list)
         for check in checks:
             _aware(check.time, f"check of {check.monitor_id!r}: time")
-            grouped[check.monitor_id][day_of(check.time)].append(check)
-        for monitor_id, days in grouped.items():
-            for day, group in days.items():
-                rawlog.append_checks(self.layout.raw_file(monitor_id, day), group)
-            self._sync(monitor_id, durable=len(grouped) == 1)
+            grouped[check.monitor_id].append(check)
+        for monitor_id, group in grouped.items():
+            self.keeper.record(monitor_id, group, durable=len(grouped) == 1)
         if len(grouped) > 1:
-            # One flush for the whole run instead of an fsync per roll-up file: same durability,
+            # One flush for the whole run instead of an fsync per summary file: same durability,
             # a fraction of the cost with hundreds of monitors.
             os.sync()
-
-    def _sync(self, monitor_id: str, extra_years: Iterable[str] = (), *, durable: bool = True) -> int:
-        """Recompute the roll-up of every day whose raw file changed since it was last rolled up.
-
-        Comparing file sizes with the ``synced`` record makes this cheap (a stat per
-        retained day) and self-healing: a run killed between the raw append and the
-        roll-up rewrite is repaired here by the next run. Returns the days recomputed.
-        """
-        raw_sizes = self.layout.raw_sizes(monitor_id)
-        years: dict[str, RollupYear] = {}
-        changed: set[str] = set()
-
-        def year_of(day: str) -> RollupYear:
-            year = day[:4]
-            if year not in years:
-                years[year] = load_year(self.layout.rollup_file(monitor_id, year), monitor_id)
-            return years[year]
-
-        for year in extra_years:
-            year_of(f"{year}-01-01")
-        recomputed = 0
-        for day in sorted(raw_sizes):
-            rollups = year_of(day)
-            if rollups.synced.get(day) == raw_sizes[day] and day in rollups.days:
-                continue
-            checks, read = rawlog.read_checks_sized(monitor_id, self.layout.raw_file(monitor_id, day))
-            rollups.days[day] = compute_rollup(day, checks)
-            rollups.synced[day] = read  # the bytes the roll-up reflects, not the size scanned before
-            changed.add(day[:4])
-            recomputed += 1
-        present = set(raw_sizes)
-        for year, rollups in years.items():
-            gone = [day for day in rollups.synced if day not in present]
-            for day in gone:  # pruned raw files: their roll-ups stay, the size record goes
-                del rollups.synced[day]
-            if gone:
-                changed.add(year)
-        for year in sorted(changed):
-            years[year].save(self.layout.rollup_file(monitor_id, year), durable=durable)
-        return recomputed
 
     def prune(self, now: datetime) -> int:
         """Delete raw day files that ended at or before ``now - retention_days``; returns the checks removed."""
@@ -145,12 +110,17 @@ class History:
             old = [day for day in self.layout.raw_days(monitor_id) if day < keep_from]
             if not old:
                 continue
-            self._sync(monitor_id)  # roll-ups must hold every check before its raw file goes
+            # every raw line must be folded into the roll-ups before its file goes
+            summary = self.keeper.writable(monitor_id)
+            summary = self.keeper.catch_up(monitor_id, summary, max(day_of(now), *self.layout.raw_days(monitor_id)),
+                                           durable=True)
             for day in old:
                 path = self.layout.raw_file(monitor_id, day)
                 removed += len(rawlog.read_checks(monitor_id, path))
                 path.unlink(missing_ok=True)
-            self._sync(monitor_id, extra_years={day[:4] for day in old})
+            if any(day in summary.offsets for day in old):
+                summary.offsets = {day: size for day, size in summary.offsets.items() if day not in old}
+                summary.save(self.layout.summary_file(monitor_id))
             try:
                 self.layout.raw_dir(monitor_id).rmdir()  # only succeeds when empty
             except OSError:
@@ -163,7 +133,7 @@ class History:
         """Every monitor with raw checks or roll-ups on disk, sorted."""
         return self.layout.monitor_ids()
 
-    def checks(self, monitor_id: str, since: datetime, until: Optional[datetime] = None) -> list[Check]:
+    def checks(self, monitor_id: str, since: datetime, until: datetime | None = None) -> list[Check]:
         """Raw checks with ``since <= time <= until`` (no upper bound when ``until`` is None), by time.
 
         Reads only the day files that overlap the range.
@@ -182,13 +152,13 @@ class History:
         found.sort(key=lambda c: c.time)
         return found
 
-    def points(self, monitor_id: str, since: datetime, until: datetime) -> tuple[list[tuple[float, str, Optional[float]]], Optional[Check]]:
+    def points(self, monitor_id: str, since: datetime, until: datetime) -> tuple[list[tuple[float, str, float | None]], Check | None]:
         """``(epoch seconds, status, latency ms)`` of raw checks with ``since < time <= until``, by time,
         and the latest of them as a full Check: a cheap read for charts and counts."""
         since, until = _aware(since, "since"), _aware(until, "until")
         low, high = since.timestamp(), until.timestamp()
         first, last_day = day_of(since), day_of(until)
-        found: list[tuple[float, str, Optional[float]]] = []
+        found: list[tuple[float, str, float | None]] = []
         newest_line = ""
         for day in self.layout.raw_days(monitor_id):
             if day < first or day > last_day:
@@ -207,50 +177,42 @@ class History:
             check = newest[-1] if newest else None
         return found, check
 
-    def rollups(self, monitor_id: str, since_day: Optional[DayLike] = None) -> list[DayRollup]:
-        """Daily roll-ups (ascending by day) from ``since_day`` on; reads only the roll-up files."""
+    def rollups(self, monitor_id: str, since_day: DayLike | None = None,
+                now: datetime | None = None) -> list[DayRollup]:
+        """Daily roll-ups (ascending by day) from ``since_day`` on, without reading raw checks.
+
+        The newest day is as of the newest check; given ``now``, that check holds until
+        ``now`` (at most its hold) and the rest of the day up to ``now`` is no data, so
+        the durations of every day reach ``now``.
+        """
         first = None if since_day is None else _as_day(since_day)
-        found: list[DayRollup] = []
-        for year in self.layout.rollup_years(monitor_id):
-            if first is not None and year < first[:4]:
-                continue
-            rollups = load_year(self.layout.rollup_file(monitor_id, year), monitor_id)
-            found.extend(r for day, r in rollups.days.items() if first is None or day >= first)
-        found.sort(key=lambda r: r.day)
-        return found
+        return self.keeper.rows(monitor_id, first, None if now is None else _aware(now, "now"))
 
     def uptime(
         self, monitor_id: str, now: datetime, window: timedelta, degraded_counts_as_up: bool = True
-    ) -> Optional[float]:
-        """Percent (0..100) of answered checks that were up in ``(now - window, now]``; None with no data.
+    ) -> float | None:
+        """Percent (0..100) of the counted time that was up in ``(now - window, now]``; None with none counted.
 
-        Degraded counts as up unless told otherwise; no_data and maintenance count on
-        neither side. Exact for any window: raw checks for the two partial end days,
-        roll-ups for the whole days between.
+        Time-weighted: degraded counts as up unless told otherwise; no data and
+        maintenance count on neither side. Exact for any window and any ``now``, from
+        roll-ups only (their spans cover the days the window starts and ends in).
         """
         now = _aware(now, "now")
         if window <= timedelta(0):
             raise ValueError(f"window must be positive, got {window}")
-        start = now - window
-        first_day, last_day = day_of(start), day_of(now)
+        rows = self.rollups(monitor_id, since_day=day_of(now - window), now=now)
+        return window_uptime(rows, now, window, degraded_counts_as_up)
 
-        def raw(day: str, after: datetime, upto: datetime) -> list[Check]:
-            path = self.layout.raw_file(monitor_id, day)
-            return [c for c in rawlog.read_checks(monitor_id, path) if after < c.time <= upto]
-
-        if first_day == last_day:
-            counts = tally_checks(raw(first_day, start, now))
-        else:
-            ends = raw(first_day, start, now) + raw(last_day, start, now)
-            middle = [r for r in self.rollups(monitor_id, since_day=first_day) if first_day < r.day < last_day]
-            counts = tally_checks(ends)
-            for name, value in tally(middle).items():
-                counts[name] += value
-        return uptime_percent(counts, degraded_counts_as_up)
+    def last_observation(self, monitor_id: str) -> tuple[datetime, CheckStatus] | None:
+        """The newest folded check's time and status (None before the first one)."""
+        summary = load_summary(self.layout.summary_file(monitor_id), monitor_id)
+        if summary is None or summary.last is None:
+            return None
+        return datetime.fromtimestamp(summary.last[0] / 1000, UTC), CheckStatus(summary.last[1])
 
     def latency_series(
         self, monitor_id: str, since: datetime, until: datetime, buckets: int
-    ) -> list[tuple[datetime, Optional[float]]]:
+    ) -> list[tuple[datetime, float | None]]:
         """Median latency per equal bucket of ``[since, until)`` (a check exactly at ``until`` joins the last).
 
         Spans up to RAW_SERIES_SPAN (7 days) use raw checks of up/degraded status;
@@ -271,7 +233,7 @@ class History:
 
         if until - since <= RAW_SERIES_SPAN:
             for check in self.checks(monitor_id, since, until):
-                if check.status in TIMED and check.latency_ms is not None:
+                if check.status in _TIMED and check.latency_ms is not None:
                     values[slot(check.time)].append(check.latency_ms)
         else:
             for rollup in self.rollups(monitor_id, since_day=day_of(since)):

@@ -19,7 +19,8 @@ from generator.site.ical import CalendarEvent, calendar
 from generator.site.markup import plain_text, render_markdown
 from generator.site.output import SiteWriter
 from generator.site.statuspage import StatuspageApi
-from generator.site.views import MonitorView, format_ms, format_pct, uptime_of
+from generator.site.views import MonitorView, format_ms, format_pct
+from generator.site.views import page_uptime as rolling_page_uptime
 
 if TYPE_CHECKING:
     from generator.site.renderer import Renderer
@@ -45,14 +46,8 @@ def monitor_badges(renderer: "Renderer", writer: SiteWriter, view: MonitorView) 
 
 def site_badges(renderer: "Renderer", writer: SiteWriter) -> None:
     t = renderer.strings
-    # the whole page: overall status, 30-day uptime over all checks, median of monitors' medians
-    up = degraded = down = 0
-    first = renderer.views[0].bars[-30].day if renderer.views else ""
-    for view in renderer.views:
-        for rollup in view.data.days:
-            if rollup.day >= first:
-                up, degraded, down = up + rollup.up, degraded + rollup.degraded, down + rollup.down
-    page_uptime = uptime_of(up, degraded, down, renderer.config.settings.degraded_counts_as_up)
+    # the whole page: overall status, rolling 30-day uptime over all monitors' time, median of monitors' medians
+    page_uptime = rolling_page_uptime(renderer.views, renderer.now, 30, renderer.config.settings.degraded_counts_as_up)
     medians = sorted(v.latency_median_24h for v in renderer.views if v.latency_median_24h is not None)
     page_latency = medians[len(medians) // 2] if medians else None
     _badge_set(
@@ -85,6 +80,7 @@ def write_api(renderer: "Renderer", writer: SiteWriter) -> StatuspageApi:
     )
     for name, document in api.documents().items():
         writer.write("api/v2/" + name, json_bytes(document))
+    writer.write("api/uptime.json", json_bytes(api.uptime(renderer.config.settings.degraded_counts_as_up)))
     return api
 
 

@@ -89,24 +89,44 @@ def checks_for(monitor_id: str, start: datetime, end: datetime, cadence: timedel
     return result
 
 
-def rollup_for_day(day: str, checks_per_day: int, down: int, degraded: int, rng: random.Random, base: float) -> DayRollup:
-    up = max(0, checks_per_day - down - degraded)
+def rollup_for_day(day: str, checks_per_day: int, spans: Sequence[tuple[float, float, str]], rng: random.Random,
+                   base: float) -> DayRollup:
+    """A whole day as History keeps it: ``spans`` (seconds after 00:00) say what held when; the
+    rest of the day is up. Counts are the checks a ``checks_per_day`` cadence would have made."""
+    every = 86400.0 / checks_per_day
+    held = {"degraded": 0.0, "down": 0.0}
+    merged: list[tuple[float, float, str]] = []
+    cursor = 0.0
+    for start, end, status in sorted(spans):
+        start = max(start, cursor)
+        if end <= start:
+            continue
+        if start > cursor:
+            merged.append((cursor, start, "up"))
+        merged.append((start, end, status))
+        held[status] += end - start
+        cursor = end
+    if cursor < 86400.0:
+        merged.append((cursor, 86400.0, "up"))
+    down, degraded = (max(1, int(held[s] // every)) if held[s] else 0 for s in ("down", "degraded"))
     median = round(base * (0.95 + 0.1 * rng.random()), 2)
-    return DayRollup(day=day, checks=checks_per_day, up=up, degraded=degraded, down=down,
-                     latency_min=round(median * 0.7, 2), latency_median=median,
-                     latency_p95=round(median * 1.6, 2), latency_max=round(median * 3.5, 2))
+    return DayRollup(day=day, checks=checks_per_day, up=max(0, checks_per_day - down - degraded), degraded=degraded,
+                     down=down, latency_min=round(median * 0.7, 2), latency_median=median,
+                     latency_p95=round(median * 1.6, 2), latency_max=round(median * 3.5, 2),
+                     up_seconds=86400.0 - held["down"] - held["degraded"], degraded_seconds=held["degraded"],
+                     down_seconds=held["down"], spans=tuple(merged))
 
 
 def write_old_rollups(history, monitor_id: str, rollups: Iterable[DayRollup]) -> None:
     """Roll-ups of days whose raw checks are gone, in History's own year files."""
-    from generator.history.rollup import RollupYear, load_year
+    from generator.history.rollup import load_year
 
     by_year: dict[str, list[DayRollup]] = {}
     for rollup in rollups:
         by_year.setdefault(rollup.day[:4], []).append(rollup)
     for year, items in by_year.items():
         path = history.layout.rollup_file(monitor_id, year)
-        current = load_year(path, monitor_id) if path.exists() else RollupYear(monitor_id)
+        current = load_year(path, monitor_id)
         for rollup in items:
             current.days[rollup.day] = rollup
         current.save(path)
@@ -179,18 +199,16 @@ def build_sample(history, config: Config, now: datetime, *, seed: int = 7, raw_d
             day_start = today - timedelta(days=offset)
             if index % 5 == 4 and offset > days - 20:
                 continue  # a newer monitor: no data for its first weeks
-            down = degraded = 0
+            spans = []
             for outage in outages:
                 if outage.monitor_id != monitor_id:
                     continue
-                overlap = min(outage.end, day_start + timedelta(days=1)) - max(outage.start, day_start)
-                if overlap > timedelta(0):
-                    count = max(1, int(overlap / cadence))
-                    if outage.status is CheckStatus.DOWN:
-                        down += count
-                    else:
-                        degraded += count
-            old.append(rollup_for_day(day_start.date().isoformat(), per_day, down, degraded, rng, base))
+                first = max(outage.start, day_start)
+                last = min(outage.end, day_start + timedelta(days=1))
+                if last > first:
+                    spans.append(((first - day_start).total_seconds(), (last - day_start).total_seconds(),
+                                  outage.status.value))
+            old.append(rollup_for_day(day_start.date().isoformat(), per_day, spans, rng, base))
         if old:
             write_old_rollups(history, monitor_id, old)
         # a short gap in the raw window on one monitor: no data, not "up"

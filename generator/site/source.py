@@ -1,9 +1,10 @@
 """Fill a SiteInput from a History: the only module of the site builder that reads history.
 
 What it reads, to keep a build fast at 1,000 monitors: the daily roll-ups of the
-last 90 days (one small file per monitor and year; History keeps today's
-partial roll-up current on every record) and the raw checks of the last 24
-hours (at most two day files per monitor), reduced at once to a ``Recent``
+last 90 days and a day (one small file per monitor and year, plus its running
+summary ``open.json``), completed to ``now`` so that rolling windows and today's bar
+weigh time up to the build; and the raw checks of the last 24 hours (at most two
+day files per monitor) for the latency chart, reduced at once to a ``Recent``
 summary. Older raw checks are never read.
 
 Parsing raw checks is most of a large build's reading time and is pure CPU, so
@@ -21,8 +22,8 @@ from typing import Any, Iterable, Optional
 
 from generator.models import Config, DayRollup, Incident, Maintenance, MonitorState
 from generator.site.model import MonitorData, Recent, SiteInput
-from generator.site.views import DAYS_SHOWN, day_list
-from generator.timeutil import UTC, utcnow
+from generator.site.views import DAYS_SHOWN, WINDOWS
+from generator.timeutil import UTC, day_of, utcnow
 
 PARALLEL_FROM = 200  # monitors; below this, worker start-up costs more than it saves
 
@@ -31,7 +32,7 @@ _history: Any = None  # set in the parent just before forking; workers inherit i
 
 def _read(history, monitor_id: str, first_day: str, now: datetime) -> tuple[tuple[DayRollup, ...], Recent]:
     today = now.date().isoformat()
-    days = tuple(r for r in history.rollups(monitor_id, since_day=first_day) if r.day <= today)
+    days = tuple(r for r in history.rollups(monitor_id, since_day=first_day, now=now) if r.day <= today)
     since = now - timedelta(hours=24)
     recent = Recent.of_points(*history.points(monitor_id, since, now))
     return days, recent
@@ -66,7 +67,7 @@ def collect(
     now: Optional[datetime] = None,
 ) -> SiteInput:
     now = (now or utcnow()).astimezone(UTC)
-    first_day = day_list(now, DAYS_SHOWN)[0]
+    first_day = day_of(now - timedelta(days=max(DAYS_SHOWN, WINDOWS[-1][1])))  # the 90-day window starts there
     states = history.load_states() if history is not None else {}
     ids = [monitor.id for monitor in config.monitors]
     read = _read_all(history, ids, first_day, now) if history is not None else {}

@@ -5,11 +5,22 @@ aggregators) can read the site: page, status (indicator none/minor/major/critica
 components (groups as components with ``group: true``), incidents with
 ``incident_updates`` (investigating/identified/monitoring/resolved) and
 scheduled maintenances (scheduled/in_progress/completed).
+
+Uptime, which Statuspage's API does not carry, is published beside it as
+``api/uptime.json`` (``StatuspageApi.uptime``)::
+
+    {"page": {...}, "degraded_counts_as_up": true, "windows": ["24h", "7d", "30d", "90d"],
+     "components": [{"id": "api", "name": "API", "uptime": {"24h": 100.0, "7d": 99.9702, "30d": 99.99, "90d": null}}]}
+
+Each figure is the time-weighted percentage up over the rolling window ending at
+``page.updated_at`` (``generator.history.uptime``), rounded down to four decimals so
+it never reads higher than it is; null when the window holds no counted time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import datetime
 from typing import Any, Optional
 
@@ -18,7 +29,7 @@ from generator.secrets import mask
 from generator.site import links
 from generator.site.markup import plain_text
 from generator.site.narrate import Story, story_of
-from generator.site.views import MonitorView, Overall, maintenance_state, sort_incidents
+from generator.site.views import WINDOWS, MonitorView, Overall, maintenance_state, sort_incidents
 from generator.timeutil import parse_iso, to_iso
 
 COMPONENT_STATUS = {
@@ -235,6 +246,19 @@ class StatuspageApi:
         indicator, description = INDICATOR[self.overall.key]
         return {"indicator": indicator, "description": description}
 
+    def uptime(self, degraded_counts_as_up: bool = True) -> dict[str, Any]:
+        """``api/uptime.json``: every monitor's rolling-window uptime, as on its page and badges."""
+        return {
+            "page": self.page,
+            "degraded_counts_as_up": degraded_counts_as_up,
+            "windows": [name for name, _ in WINDOWS],
+            "components": [
+                {"id": view.monitor.id, "name": view.monitor.name,
+                 "uptime": {name: _floor4(view.uptime.get(name)) for name, _ in WINDOWS}}
+                for view in self.views
+            ],
+        }
+
     def documents(self) -> dict[str, Any]:
         """Every file under api/v2/, by path."""
         incidents = [self.incident(i) for i in self.incidents]
@@ -264,3 +288,7 @@ class StatuspageApi:
                 "scheduled_maintenances": [m for m in upcoming_or_active if m["status"] == "in_progress"],
             },
         }
+
+
+def _floor4(value: float | None) -> float | None:
+    return None if value is None else math.floor(value * 10_000 + 1e-7) / 10_000

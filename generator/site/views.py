@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Iterable, Optional, Sequence
 
+from generator.history.uptime import day_uptime, window_seconds
+from generator.history.uptime import uptime_percent as _uptime_percent
+from generator.history.uptime import window_uptime as _window_uptime
 from generator.models import CheckStatus, DayRollup, Impact, Incident, Maintenance, Monitor, State
 from generator.site.model import MonitorData, SiteInput
 from generator.timeutil import UTC, day_of
@@ -82,8 +85,8 @@ class Overall:
 # --------------------------------------------------------------------------- arithmetic
 
 
-def uptime_of(up: int, degraded: int, down: int, degraded_counts_as_up: bool = True) -> Optional[float]:
-    """Percent of counted checks that were up; no_data and maintenance never count."""
+def uptime_of(up: float, degraded: float, down: float, degraded_counts_as_up: bool = True) -> Optional[float]:
+    """Percent of the counted time (or checks) that was up; no data and maintenance never count."""
     total = up + degraded + down
     if total <= 0:
         return None
@@ -113,32 +116,6 @@ def format_ms(value: Optional[float]) -> Optional[str]:
     return f"{value:.0f} ms"
 
 
-def rollup_from_checks(day: str, checks: Iterable) -> DayRollup:
-    """A day's roll-up computed from raw checks (for today, which History may not have rolled up yet)."""
-    counts = {status: 0 for status in CheckStatus}
-    latencies: list[float] = []
-    for check in checks:
-        counts[check.status] += 1
-        if check.latency_ms is not None and check.status in (CheckStatus.UP, CheckStatus.DEGRADED):
-            latencies.append(float(check.latency_ms))
-    latencies.sort()
-    total = sum(counts.values())
-    p95 = latencies[min(len(latencies) - 1, int(math.ceil(0.95 * len(latencies))) - 1)] if latencies else None
-    return DayRollup(
-        day=day,
-        checks=total,
-        up=counts[CheckStatus.UP],
-        degraded=counts[CheckStatus.DEGRADED],
-        down=counts[CheckStatus.DOWN],
-        no_data=counts[CheckStatus.NO_DATA],
-        maintenance=counts[CheckStatus.MAINTENANCE],
-        latency_min=latencies[0] if latencies else None,
-        latency_median=median(latencies) if latencies else None,
-        latency_p95=p95,
-        latency_max=latencies[-1] if latencies else None,
-    )
-
-
 def day_list(now: datetime, count: int = DAYS_SHOWN) -> list[str]:
     """The ``count`` UTC days ending today, oldest first."""
     return list(_day_list(now.astimezone(UTC).date().isoformat(), count))
@@ -156,21 +133,22 @@ def incident_end(incident: Incident, now: datetime) -> datetime:
 
 def _day_kind(rollup: Optional[DayRollup], uptime: Optional[float]) -> str:
     if rollup is None or uptime is None:
-        if rollup is not None and rollup.maintenance > 0:
+        if rollup is not None and rollup.maintenance_seconds > 0:
             return "maintenance"
         return "nodata"
-    if rollup.down == 0:
-        return "degraded" if rollup.degraded else "up"
+    if rollup.down_seconds == 0:
+        return "degraded" if rollup.degraded_seconds else "up"
     return "partial" if uptime >= 99.0 else "down"
 
 
 def day_bars(data: MonitorData, incidents: list[Incident], now: datetime, degraded_counts_as_up: bool) -> tuple[DayBar, ...]:
+    """One bar per UTC calendar day; its uptime is time-weighted over the day (up to ``now`` for today)."""
     by_day = {rollup.day: rollup for rollup in data.days}
     bars = []
     spans = [(day_of(i.started), day_of(incident_end(i, now))) for i in incidents]
     for day in day_list(now):
         rollup = by_day.get(day)
-        uptime = uptime_of(rollup.up, rollup.degraded, rollup.down, degraded_counts_as_up) if rollup else None
+        uptime = day_uptime(rollup, degraded_counts_as_up) if rollup else None
         count = sum(1 for first, last in spans if first <= day <= last) if spans else 0
         bars.append(
             DayBar(
@@ -204,18 +182,18 @@ def segments_of(bars: Sequence[DayBar], narrow: int = DAYS_NARROW) -> tuple[Segm
 
 
 def window_uptime(data: MonitorData, now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
-    """Uptime over the last ``days`` UTC days (today included) from roll-ups; 1 day = the last 24 h from raw checks."""
-    if days == 1:
-        recent = data.recent
-        return uptime_of(recent.up, recent.degraded, recent.down, degraded_counts_as_up)
-    first = day_list(now, days)[0]
-    up = degraded = down = 0
-    for rollup in data.days:
-        if rollup.day >= first:
-            up += rollup.up
-            degraded += rollup.degraded
-            down += rollup.down
-    return uptime_of(up, degraded, down, degraded_counts_as_up)
+    """Time-weighted uptime over the rolling window ``(now - days, now]`` (``generator.history.uptime``);
+    ``data.days`` are completed to ``now`` by ``source.collect``."""
+    return _window_uptime(data.days, now, timedelta(days=days), degraded_counts_as_up)
+
+
+def page_uptime(views: Iterable["MonitorView"], now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
+    """The whole page over ``(now - days, now]``: every monitor's up and down time added together."""
+    total = {"up": 0.0, "degraded": 0.0, "down": 0.0, "maintenance": 0.0}
+    for view in views:
+        for name, seconds in window_seconds(view.data.days, now - timedelta(days=days), now).items():
+            total[name] += seconds
+    return _uptime_percent(total, degraded_counts_as_up)
 
 
 # --------------------------------------------------------------------------- maintenance and incidents

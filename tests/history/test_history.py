@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from generator import secrets
-from generator.history import History, HistoryError
-from generator.history import rawlog
+from generator.history import History, HistoryError, rawlog
 from generator.models import Check, CheckStatus, DayRollup, Impact, MonitorState, State
+from tests.history.reference import Painted
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_errors_with_tabs_newlines_and_backslashes_stay_on_one_line(history):
 
 
 def test_escape_is_reversible_for_every_control_character():
-    text = "".join(chr(i) for i in range(0, 0x20)) + "\\x41\\\\t\x7f\u2028\u2029\u00e9"
+    text = "".join(chr(i) for i in range(0x20)) + "\\x41\\\\t\x7f\u2028\u2029\u00e9"
     escaped = rawlog.escape(text)
     assert "\t" not in escaped and "\n" not in escaped and "\r" not in escaped
     assert rawlog.unescape(escaped) == text
@@ -114,11 +114,17 @@ def test_rollups_follow_every_record_call(history):
     history.record([check(15, "no_data", None), check(20, "maintenance", None), check(25, latency=20.0)])
     history.record([check(24 * 60 + 1, latency=5.0)])  # next day
     days = history.rollups("api")
+    # each check holds until the next (5 minutes); the last of the day for its 10-minute hold, then no data
     assert days == [
         DayRollup("2026-11-24", checks=6, up=2, degraded=1, down=1, no_data=1, maintenance=1,
-                  latency_min=10.0, latency_median=20.0, latency_p95=300.0, latency_max=300.0),
+                  latency_min=10.0, latency_median=20.0, latency_p95=300.0, latency_max=300.0,
+                  up_seconds=900.0, degraded_seconds=300.0, down_seconds=300.0, maintenance_seconds=300.0,
+                  no_data_seconds=86400.0 - 1800.0,
+                  spans=((0.0, 300.0, "up"), (300.0, 600.0, "degraded"), (600.0, 900.0, "down"),
+                         (1200.0, 1500.0, "maintenance"), (1500.0, 2100.0, "up"))),
+        # the open day, as of its newest check (00:01): no data since midnight
         DayRollup("2026-11-25", checks=1, up=1, latency_min=5.0, latency_median=5.0, latency_p95=5.0,
-                  latency_max=5.0),
+                  latency_max=5.0, no_data_seconds=60.0),
     ]
     assert history.rollups("api", since_day="2026-11-25") == days[1:]
     assert history.rollups("api", since_day=datetime(2026, 11, 25, 12, tzinfo=UTC)) == days[1:]
@@ -128,9 +134,13 @@ def test_rollup_file_is_json_with_a_line_per_day(history):
     history.record([check(m * 60 * 24) for m in range(3)])
     path = history.layout.rollup_file("api", "2026")
     document = json.loads(path.read_text())
-    assert document["monitor"] == "api" and len(document["days"]) == 3
+    # closed days only: the newest check's day is still open, in open.json
+    assert document["monitor"] == "api" and len(document["days"]) == 2 and document["version"] == 2
     assert document["columns"][0] == "day"
-    assert sum(1 for line in path.read_text().splitlines() if line.lstrip().startswith('["2026-')) == 3
+    assert sum(1 for line in path.read_text().splitlines() if line.lstrip().startswith('["2026-')) == 2
+    summary = json.loads(history.layout.summary_file("api").read_text())
+    assert [day["day"] for day in summary["open"]] == ["2026-11-26"]
+    assert summary["last"] == {"status": "up", "time": "2026-11-26T00:00:00Z"}
 
 
 def test_stale_rollup_after_a_kill_is_repaired_by_the_next_run(history):
@@ -178,40 +188,69 @@ def test_uptime_is_none_without_answered_checks(history):
     assert history.uptime("api", T0 + timedelta(hours=1), timedelta(days=1)) is None
 
 
-def test_uptime_window_edges_are_start_exclusive_and_now_inclusive(history):
+def test_uptime_window_edges_weigh_the_time_each_check_holds(history):
     # checks every 5 minutes over three days; one down at the very start of the window
     history.record([check(5 * i, "down" if i == 288 else "up") for i in range(3 * 288)])
     now = T0 + timedelta(days=2)  # exactly midnight; window start = check 288 (down)
-    assert history.uptime("api", now, timedelta(days=1)) == 100.0  # the down check sits on the excluded edge
-    assert history.uptime("api", now - timedelta(minutes=1), timedelta(days=1)) == pytest.approx(100 * 287 / 288)
-    # a window ending exactly on the down check includes it
-    assert history.uptime("api", T0 + timedelta(days=1), timedelta(minutes=5)) == 0.0
+    # the down check holds its 5 minutes inside (now - 1 day, now]
+    assert history.uptime("api", now, timedelta(days=1)) == pytest.approx(100 * 287 / 288)
+    # a window that ends on the down check holds none of its time; one a minute later holds a minute
+    assert history.uptime("api", T0 + timedelta(days=1), timedelta(minutes=5)) == 100.0
+    assert history.uptime("api", T0 + timedelta(days=1, minutes=1), timedelta(minutes=5)) == pytest.approx(80.0)
 
 
-def test_uptime_over_whole_days_uses_rollups_and_partial_days_use_raw(history, monkeypatch):
-    history.record([check(60 * h, "down" if h % 10 == 0 else "up") for h in range(24 * 10)])
+def test_uptime_reads_no_raw_checks_and_equals_brute_force(history, monkeypatch):
+    checks = [check(60 * h, "down" if h % 10 == 0 else "up") for h in range(24 * 10)]
+    history.record(checks)
     now = T0 + timedelta(days=9, hours=12, minutes=30)
-    raw_days = []
-    real = rawlog.read_checks
-    monkeypatch.setattr(rawlog, "read_checks", lambda m, p, **kw: raw_days.append(p.stem) or real(m, p, **kw))
+    opened = []
+    for name in ("read_checks", "read_checks_from", "read_points"):
+        real = getattr(rawlog, name)
+        monkeypatch.setattr(rawlog, name, lambda *a, _real=real, **kw: opened.append(a) or _real(*a, **kw))
     got = history.uptime("api", now, timedelta(days=7))
-    assert raw_days == ["2026-11-26", "2026-12-03"]  # only the two partial end days are read raw
-    inside = [h for h in range(24 * 10) if now - timedelta(days=7) < T0 + timedelta(hours=h) <= now]
-    expected = 100 * sum(1 for h in inside if h % 10) / len(inside)
-    assert got == pytest.approx(expected)
+    assert opened == []  # whole days and the partial end days come from roll-ups (their spans)
+    painted = Painted(T0, timedelta(days=11), checks, 600)
+    assert got == pytest.approx(painted.uptime(now, timedelta(days=7)), abs=1e-9)
 
 
-def test_uptime_beyond_retention_skips_the_pruned_partial_day(tmp_path):
+def test_uptime_after_a_prune_is_still_exact(tmp_path):
     history = History(tmp_path, retention_days=2)
-    history.record([check(60 * h, "down" if h < 12 else "up") for h in range(24 * 5)])
+    checks = [check(60 * h, "down" if h < 12 else "up") for h in range(24 * 5)]
+    history.record(checks)
     now = T0 + timedelta(days=4, hours=23)
     assert history.prune(now) > 0
-    # the window starts mid-day 0, whose raw file is gone: that partial day counts nothing
-    got = history.uptime("api", now, timedelta(days=4, hours=12))
-    assert got == 100.0
-    # whole days still come from roll-ups after the prune: day 0 (12 down of 24) is whole in 5 days
-    assert history.uptime("api", now, timedelta(days=5)) == pytest.approx(100 * 108 / 120)
-    assert history.rollups("api")[0].down == 12
+    painted = Painted(T0 - timedelta(days=1), timedelta(days=7), checks, 600)
+    # the window starts mid-day 0, whose raw file is gone: its roll-up's spans still place the time
+    for window in (timedelta(days=4, hours=12), timedelta(days=4, hours=12, minutes=55), timedelta(days=5)):
+        assert history.uptime("api", now, window) == pytest.approx(painted.uptime(now, window), abs=1e-9)
+    assert history.rollups("api")[0].down == 12 and history.rollups("api")[0].down_seconds == 12 * 600
+
+
+def test_the_newest_check_holds_until_now_at_most_its_hold(history):
+    history.record([check(0, "down")])
+    assert history.uptime("api", T0 + timedelta(minutes=3), timedelta(hours=1)) == 0.0
+    history.record([check(3)])
+    # up from minute 3 until now (7 minutes), the down check for its 3: 70%
+    assert history.uptime("api", T0 + timedelta(minutes=10), timedelta(hours=1)) == pytest.approx(70.0)
+    # after the hold (10 minutes), the rest is no data: the figure stays
+    assert history.uptime("api", T0 + timedelta(hours=5), timedelta(hours=6)) == pytest.approx(100 * 10 / 13)
+    today = history.rollups("api", now=T0 + timedelta(hours=5))[-1]
+    assert (today.down_seconds, today.up_seconds, today.no_data_seconds) == (180.0, 600.0, 5 * 3600.0 - 780.0)
+
+
+def test_a_check_late_in_the_day_holds_past_midnight(history):
+    history.record([check(24 * 60 - 2, "down"), check(24 * 60 + 3)])
+    first, second = history.rollups("api")
+    assert first.down_seconds == 120.0 and second.down_seconds == 180.0
+    assert second.spans[0] == (0.0, 180.0, "down")
+
+
+def test_per_monitor_hold(tmp_path):
+    history = History(tmp_path, hold=600, holds={"fast": 120})
+    history.record([check(0, monitor="fast"), check(0, monitor="api")])
+    later = T0 + timedelta(hours=1)
+    assert history.rollups("fast", now=later)[0].up_seconds == 120.0
+    assert history.rollups("api", now=later)[0].up_seconds == 600.0
 
 
 # ------------------------------------------------------------------ prune
@@ -226,8 +265,8 @@ def test_prune_deletes_whole_days_past_retention_and_keeps_rollups(tmp_path):
     assert history.layout.raw_days("api")[0] == "2026-11-30"
     assert history.checks("api", T0)[0].time == datetime(2026, 11, 30, tzinfo=UTC)
     assert history.rollups("api") == before
-    synced = json.loads(history.layout.rollup_file("api", "2026").read_text())["synced"]
-    assert sorted(synced) == history.layout.raw_days("api")
+    offsets = json.loads(history.layout.summary_file("api").read_text())["offsets"]
+    assert set(offsets) <= set(history.layout.raw_days("api"))
     assert history.prune(now) == 0
 
 
@@ -301,11 +340,12 @@ def test_bad_state_file_is_reported_with_its_name_and_left_alone(history, conten
 
 
 def test_broken_rollup_file_is_reported_not_overwritten(history):
-    history.record([check(0)])
+    history.record([check(0), check(24 * 60)])
     path = history.layout.rollup_file("api", "2026")
     path.write_text("{broken")
+    history.record([check(24 * 60 + 5)])  # the open day only touches open.json
     with pytest.raises(HistoryError, match=str(path)):
-        history.record([check(5)])
+        history.record([check(2 * 24 * 60)])  # closing a day writes into the year file: refused
     assert path.read_text() == "{broken"
     with pytest.raises(HistoryError, match="not valid JSON"):
         history.rollups("api")
@@ -348,3 +388,92 @@ def test_points_match_checks_and_give_the_newest_check(history):
     points, newest = history.points("api", since, T0 + timedelta(hours=3))
     assert newest is not None and newest.time.timestamp() == points[-1][0]
     assert history.points("nobody", since, until) == ([], None)
+
+
+# ------------------------------------------------------------------ format version 2: migration and crashes
+
+V1_COLUMNS = ["day", "checks", "up", "degraded", "down", "no_data", "maintenance",
+              "latency_min", "latency_median", "latency_p95", "latency_max"]
+
+
+def write_v1(history, monitor, rows, synced=None):
+    path = history.layout.rollup_file(monitor, "2026")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"columns": V1_COLUMNS, "days": rows, "monitor": monitor,
+                                "synced": synced or {}, "version": 1}))
+    return path
+
+
+def test_version_1_rollups_are_migrated_from_raw_where_it_exists_else_approximated(history):
+    # what version 1 left: raw checks of 11-24 (and its count roll-up), only a count roll-up of 11-20
+    raw = [check(5 * i, "down" if i == 3 else "up") for i in range(12)]
+    rawlog.append_checks(history.layout.raw_file("api", "2026-11-24"), raw)
+    path = write_v1(history, "api", [
+        ["2026-11-20", 288, 280, 4, 3, 1, 0, 10.0, 20.0, 30.0, 40.0],
+        ["2026-11-24", 12, 11, 0, 1, 0, 0, 50.0, 50.0, 50.0, 50.0],
+    ], {"2026-11-24": 999})
+    # a reader converts in memory and leaves the file alone
+    old, today = history.rollups("api")
+    assert old.approximate and old.spans == () and (old.up_seconds, old.down_seconds) == (280 * 300.0, 3 * 300.0)
+    assert old.degraded_seconds == 1200.0 and old.no_data_seconds == 86400.0 - 287 * 300.0
+    assert (old.latency_median, old.checks) == (20.0, 288)
+    assert not today.approximate and today.down_seconds == 300.0 and today.up_seconds == 3000.0
+    assert json.loads(path.read_text())["version"] == 1
+    # the next run (a writer) stores the conversion: version 2, the approximation marked in the file
+    history.record([check(60)])
+    document = json.loads(path.read_text())
+    assert document["version"] == 2 and "synced" not in document
+    rows = {row[0]: dict(zip(document["columns"], row)) for row in document["days"]}
+    assert rows["2026-11-20"]["approximate"] is True and rows["2026-11-20"]["up_seconds"] == 280 * 300.0
+    assert history.uptime("api", T0 + timedelta(hours=1), timedelta(hours=1)) == pytest.approx(100 * 11 / 12)
+
+
+def test_a_newer_format_is_refused_and_left_untouched(history):
+    history.record([check(0)])
+    for path in (write_v1(history, "api", []), history.layout.summary_file("api")):
+        document = json.loads(path.read_text())
+        document["version"] = 3
+        path.write_text(json.dumps(document))
+        with pytest.raises(HistoryError, match="newer statusgen"):
+            history.rollups("api")
+        with pytest.raises(HistoryError, match="newer statusgen"):
+            history.record([check(24 * 60 * 3)])
+        assert json.loads(path.read_text())["version"] == 3
+        path.unlink()
+
+
+def test_a_rebuild_interrupted_by_a_kill_is_finished_by_the_next_run(history):
+    history.record([check(0), check(5), check(10)])
+    summary = json.loads(history.layout.summary_file("api").read_text())
+    # what a run killed inside an out-of-order record leaves: the mark, then a raw line
+    summary["rebuild_from"] = "2026-11-24"
+    history.layout.summary_file("api").write_text(json.dumps(summary))
+    rawlog.append_checks(history.layout.raw_file("api", "2026-11-24"), [check(2, "down", None)])
+    assert history.rollups("api")[0].down_seconds == 180.0  # readers replay in memory
+    history.record([check(15)])
+    summary = json.loads(history.layout.summary_file("api").read_text())
+    assert summary["rebuild_from"] is None
+    day = history.rollups("api")[0]
+    assert (day.checks, day.down, day.down_seconds, day.up_seconds) == (5, 1, 180.0, 720.0)
+
+
+def test_a_torn_line_is_skipped_and_later_lines_still_fold(history):
+    history.record([check(0)])
+    with open(history.layout.raw_file("api", "2026-11-24"), "ab") as handle:
+        handle.write(b"2026-11-24T00:02:00Z\tdown\t")  # a write cut short by a kill
+    history.record([check(5)])
+    assert history.rollups("api")[0].checks == 2
+    assert history.keeper.rebuild("api", None, write=False).summary.open["2026-11-24"].to_json() == \
+        json.loads(history.layout.summary_file("api").read_text())["open"][0]
+
+
+def test_recording_reads_only_the_new_lines(history, monkeypatch):
+    history.record([check(i) for i in range(200)])
+    read = []
+    real = rawlog.read_checks_from
+    monkeypatch.setattr(rawlog, "read_checks_from", lambda m, p, o: read.append(o) or real(m, p, o))
+    for name in ("read_checks", "read_checks_sized", "read_points"):
+        monkeypatch.setattr(rawlog, name, lambda *a, **k: pytest.fail("a whole raw file was read"))
+    size = history.layout.raw_file("api", "2026-11-24").stat().st_size
+    history.record([check(200)])
+    assert read == [size]
