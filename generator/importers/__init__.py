@@ -8,6 +8,7 @@ the file and raises :class:`ImportProblem` with a sentence naming the file for a
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from generator.importers import gatus, upptime
 from generator.importers.common import ImportProblem, read_yaml
 
-__all__ = ["IMPORTERS", "ImportProblem", "convert"]
+__all__ = ["IMPORTERS", "ImportProblem", "convert", "print_converted"]
 
 MAX_BYTES = 5 * 1024 * 1024
 
@@ -53,3 +54,8 @@ def convert(kind: str, path: str | os.PathLike[str]) -> str:
     except (RecursionError, ValueError, TypeError, KeyError, AttributeError) as error:
         # a shape the converter did not foresee: a sentence, never a traceback
         raise ImportProblem(f"{name}: cannot convert ({type(error).__name__}: {error})") from None
+
+
+def print_converted(kind: str, path: str | os.PathLike[str]) -> None:
+    """``statusgen import KIND FILE``: the converted monitors.yaml on stdout (redirect it to a file)."""
+    sys.stdout.write(convert(kind, path))

@@ -10,12 +10,14 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from generator.errors import BadInput
+
 MAX_ID = 64
 _DOLLAR_NAME = re.compile(r"\$(?!\{)([A-Za-z_][A-Za-z0-9_]*)")
 
 
-class ImportProblem(Exception):
-    """A file that cannot be converted at all, with the reason (and where, when known)."""
+class ImportProblem(BadInput):
+    """A file that cannot be converted at all, with the reason (and where, when known); the CLI exits 2."""
 
 
 class Located(dict):  # type: ignore[type-arg]

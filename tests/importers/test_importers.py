@@ -133,3 +133,15 @@ def test_odd_entries_are_skipped_with_a_note(tmp_path):
 def test_unknown_kind():
     with pytest.raises(ImportProblem, match='cannot import "kuma": choose one of upptime, gatus'):
         convert("kuma", DATA / "gatus.yaml")
+
+
+def test_the_import_command(capsys, tmp_path):
+    from generator.cli import main
+
+    assert main(["import", "gatus", str(DATA / "gatus.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out == convert("gatus", DATA / "gatus.yaml")
+    assert main(["import", "upptime", str(tmp_path / "nope.yml")]) == 2
+    assert capsys.readouterr().err == f"{tmp_path / 'nope.yml'}: file not found\n"
+    assert main(["import", "kuma", str(DATA / "gatus.yaml")]) == 2
+    assert "choose one of upptime, gatus" in capsys.readouterr().err
