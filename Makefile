@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    probe the bundled demo services on loopback, track incidents, build _site/
-#   make test   the whole test suite (installs Python packages, npm tools and Debian's chromium)
+#   make test   the whole test suite (installs Python packages, npm tools, Debian's chromium and
+#               monitoring-plugins)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -20,12 +21,19 @@ node_modules/.installed: package.json
 
 npm-deps: node_modules/.installed
 
-# Debian's chromium for the browser tests (emoji font for faithful screenshots); skipped when a
-# Chromium or Chrome is already there (GitHub's Ubuntu runners ship google-chrome).
+# Debian packages the tests run for real: chromium for the browser tests (emoji font for faithful
+# screenshots), skipped when a Chromium or Chrome is already there (GitHub's Ubuntu runners ship
+# google-chrome); the Monitoring Plugins (check_http, check_tcp, check_dummy, ...) for command monitors,
+# and dig for check_dig. One apt-get for whatever is missing.
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium fonts-noto-color-emoji; \
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); missing=""; \
+	if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
+	  missing="chromium fonts-noto-color-emoji"; \
+	fi; \
+	if [ ! -x /usr/lib/nagios/plugins/check_dummy ]; then missing="$$missing monitoring-plugins"; fi; \
+	if ! command -v dig >/dev/null 2>&1; then missing="$$missing bind9-dnsutils"; fi; \
+	if [ -n "$$missing" ]; then \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
 run: $(STAMP)

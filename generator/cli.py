@@ -111,6 +111,11 @@ def _agent_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", default=None, help="host:port (default from the config, else 127.0.0.1:9090)")
 
 
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", metavar="upptime|gatus", help="whose configuration FILE is")
+    parser.add_argument("file", help="an Upptime .upptimerc.yml or a Gatus config.yaml")
+
+
 def _options(args: argparse.Namespace) -> Options:
     checks = getattr(args, "checks", None)
     return Options(
@@ -159,6 +164,9 @@ COMMANDS: dict[str, Command] = {
                     lambda job, a: job(_options(a), runs=a.runs, serve=a.serve)),
     "agent": Command("generator.agent", "main", "run the restart agent (a signed-webhook receiver)",
                      _agent_arguments, lambda job, a: job(_agent_argv(a))),
+    "import": Command("generator.importers", "print_converted",
+                      "print a monitors.yaml equivalent to an Upptime or Gatus configuration", _import_arguments,
+                      lambda job, a: job(a.kind, Path(a.file))),
 }
 
 

@@ -8,7 +8,7 @@ and its tests.
 
 from __future__ import annotations
 
-from generator.probes import dns, http, tcp, tls
+from generator.probes import command, dns, http, ssh, tcp, tls, udp, websocket
 from generator.probes.probetype import Probe, ProbeType
 
 __all__ = ["BY_NAME", "DEFAULT", "NAMES", "PROBES", "TYPES", "Probe", "ProbeType"]
@@ -19,6 +19,10 @@ TYPES: tuple[ProbeType, ...] = (
     tcp.TYPE,
     tls.TYPE,
     dns.TYPE,
+    command.TYPE,
+    websocket.TYPE,
+    udp.TYPE,
+    ssh.TYPE,
 )
 
 BY_NAME: dict[str, ProbeType] = {probe_type.name: probe_type for probe_type in TYPES}

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "check_nothing: not found"
+exit 127
