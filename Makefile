@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench check build clean system-deps npm-deps
+.PHONY: run test screenshots bench check build clean system-deps npm-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ build: $(STAMP)
 
 test: $(STAMP) npm-deps system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# refresh the README's screenshots (docs/screenshot-*.png) from the browser test
+screenshots: $(STAMP) npm-deps system-deps
+	STATUSGEN_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_site_browser.py -k screenshots
 
 bench: $(STAMP) npm-deps
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

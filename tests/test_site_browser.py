@@ -2,8 +2,9 @@
 
 The site is served on loopback by http.server in a thread; Debian's /usr/bin/chromium
 is driven headless by Playwright. Screenshots of the home, incident and monitor pages
-at 1280 and 390 px, light and dark, go to artifacts/; the light ones are copied to
-docs/screenshot-<page>-<width>.png. At 390 and 1280 px the pages are measured the way
+at 1280 and 390 px, light and dark, go to artifacts/; with STATUSGEN_UPDATE_SCREENSHOTS=1
+the light ones are also copied to docs/screenshot-<page>-<width>.png (a test run never
+changes tracked files otherwise). At 390 and 1280 px the pages are measured the way
 the visitor issue measured them: overflow, text size, day-bar width, wrapped labels.
 """
 
@@ -97,11 +98,11 @@ SHOTS = {"home": "index.html", "incident": "incidents/100/index.html", "monitor"
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_screenshots_light_and_dark(served, width):
-    """Home, incident and monitor pages at 1280 and 390 px, light and dark, into artifacts/; the light ones into docs/."""
+    """Home, incident and monitor pages at 1280 and 390 px, light and dark, into artifacts/ (and docs/ on request)."""
     out, base, browser = served
     artifacts = ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    (ROOT / "docs").mkdir(exist_ok=True)
+    update_docs = os.environ.get("STATUSGEN_UPDATE_SCREENSHOTS") == "1"
     colours = {}
     for scheme in ("light", "dark"):
         # without the optional script the picture is the same on every run (no "5 minutes ago")
@@ -115,11 +116,11 @@ def test_screenshots_light_and_dark(served, width):
             shot = artifacts / f"{name}-{width}-{scheme}.png"
             page.screenshot(path=str(shot), full_page=name != "monitor")  # the monitor page: its first screen
             assert shot.stat().st_size > 10000
-            if scheme == "light":
+            if scheme == "light" and update_docs:
                 shutil.copyfile(shot, ROOT / "docs" / f"screenshot-{name}-{width}.png")
         context.close()
     assert colours == {"light": "rgb(255, 255, 255)", "dark": "rgb(13, 17, 23)"}
-    if width == 1280:
+    if width == 1280 and update_docs:
         shutil.copyfile(artifacts / "home-1280-light.png", ROOT / "docs" / "screenshot-home.png")
 
 
