@@ -15,9 +15,12 @@ a primary limit answers 403/429 with ``x-ratelimit-remaining: 0`` and waits unti
 integration banned, so the client waits ``RetryPolicy.secondary_wait`` (60 s, doubling)
 when the run's budget allows, else gives up GitHub for the rest of the run.
 
-GETs are conditional: the ``ETag`` of a small answer is kept (``Conditional``, in the
-issue mirror's cache) and sent back as ``If-None-Match``; a 304 answer costs nothing
-against the primary rate limit, and the kept answer is used.
+Conditional requests: for the GETs whose description in GitHub's OpenAPI declares a
+``304`` (one issue, ``/user``) the ``ETag`` of the answer is kept (``Conditional``, in the
+issue mirror's cache) and sent back as ``If-None-Match``; a 304 costs nothing against
+the primary rate limit and the kept answer is used. That is what a claimed issue (one
+whose labels GitHub dropped) costs on each sync. List calls are not made conditional:
+the description declares no 304 for them (a Prism check of our traffic would flag it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +93,8 @@ class NoConditional:
 
 
 MAX_REDIRECTS = 3
+# GETs whose description declares a 304 (get an issue, the authenticated user)
+CONDITIONAL = re.compile(r"(/issues/\d+|^/user)$")
 KEPT_ITEMS = 100  # answers with more items than this are not kept for a 304
 
 
@@ -229,7 +235,8 @@ class GitHubClient:
                   what: str) -> tuple[dict[str, Any], Any]:
         """One HTTP exchange: conditional when a GET's answer was kept, raising GithubException on >= 400."""
         key = what.split(" ", 1)[1]
-        kept = self.conditional.etag_of(key) if method == "GET" else None
+        conditional = method == "GET" and CONDITIONAL.search(url.split("?")[0]) is not None
+        kept = self.conditional.etag_of(key) if conditional else None
         headers = {"If-None-Match": kept[0]} if kept else {}
         status, response_headers, output = self._requester.requestJson(
             method, url, params, headers, body, self._connection)
@@ -243,7 +250,7 @@ class GitHubClient:
         if status >= 400 or status == 304:
             raise self._requester.createException(status, response_headers, data if isinstance(data, dict) else {})
         etag = response_headers.get("etag")
-        if etag and method == "GET" and not next_link(response_headers) and _small(data):
+        if etag and conditional and _small(data):
             self.conditional.remember_etag(key, etag, data)
         return response_headers, data
 
