@@ -338,16 +338,15 @@ class Recovery:
         latency: Optional[float] = None
         error = ""
         retriable = False
+        stamp = 0
         while tries < MAX_TRIES:
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
                 break
             tries += 1
-            headers = dict(base_headers)
-            stamp = int(self.wallclock())  # re-signed per try: a retry must not carry a stale timestamp
-            headers[signing.TIMESTAMP_HEADER] = str(stamp)
-            if spec.secret:
-                headers[signing.SIGNATURE_HEADER] = signing.sign(spec.secret, stamp, body)
+            # re-signed per try, each with a later timestamp: a retry is never a byte-for-byte replay
+            stamp = max(int(self.wallclock()), stamp + 1)
+            headers = {**base_headers, **signing.signed_headers(spec.secret, pending.delivery, stamp, body)}
             sent = time.monotonic()
             try:
                 response = self.session.request(

@@ -1,25 +1,45 @@
-"""HMAC-SHA256 signatures for restart webhooks, shared by the sender (recovery) and the agent.
+"""Signatures of restart webhooks, shared by the sender (recovery) and the agent: the one implementation.
 
-What is signed: ``f"{timestamp}.".encode() + body`` -- the unix timestamp sent in
-``X-Statusgen-Timestamp``, a dot, then the exact body bytes. Signing the body
-alone (as GitHub does) would let anyone who once saw a request replay it forever;
-covering the timestamp lets the receiver reject anything older than five minutes.
+Standard Webhooks (https://www.standardwebhooks.com, spec.md): every request carries
+``webhook-id`` (the attempt's delivery id, the same on each retry of it),
+``webhook-timestamp`` (unix seconds of this try) and, when a secret is set,
+``webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``. Any
+receiver verifies it with the maintained ``standardwebhooks`` libraries (PyPI, npm,
+Go, ...); ``statusgen agent`` uses the PyPI one (:func:`verify_standard`).
 
-The signature travels as ``X-Statusgen-Signature-256: sha256=<hex>``.
+Secrets: a ``whsec_<base64>`` secret is used as the spec says (the HMAC key is the
+decoded bytes). Any other secret is used as its UTF-8 bytes, so existing secrets
+keep working; a receiver gives the libraries ``standard_secret(secret)``, that is
+``"whsec_" + base64(secret)`` (``statusgen`` prints it, see docs/restart-agent.md).
+
+Deprecated, for one release: the same requests also carry ``X-Statusgen-Timestamp``
+and ``X-Statusgen-Signature-256: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``
+(keyed with the secret's text as before), and the agent still accepts them.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
+
+from standardwebhooks import Webhook
 
 SIGNATURE_HEADER = "X-Statusgen-Signature-256"
 TIMESTAMP_HEADER = "X-Statusgen-Timestamp"
 DELIVERY_HEADER = "X-Statusgen-Delivery"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 EVENT_HEADER = "X-Statusgen-Event"
+# Standard Webhooks
+WEBHOOK_ID = "webhook-id"
+WEBHOOK_TIMESTAMP = "webhook-timestamp"
+WEBHOOK_SIGNATURE = "webhook-signature"
+SECRET_PREFIX = "whsec_"
 
 PREFIX = "sha256="
 MAX_AGE = 300.0  # seconds a signed request stays valid
@@ -40,7 +60,7 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     return PREFIX + digest.hexdigest()
 
 
-def _parse_timestamp(value: Optional[str]) -> int:
+def _parse_timestamp(value: str | None) -> int:
     if value is None or not value.strip():
         raise SignatureError(f"missing {TIMESTAMP_HEADER} header")
     text = value.strip()
@@ -58,8 +78,8 @@ class Verified:
 def verify(
     secret: str,
     body: bytes,
-    signature: Optional[str],
-    timestamp: Optional[str],
+    signature: str | None,
+    timestamp: str | None,
     *,
     now: float,
     max_age: float = MAX_AGE,
@@ -92,5 +112,94 @@ def verify(
 
 def idempotency_key(monitor_id: str, incident_started: str, attempt: int) -> str:
     """Stable per incident and attempt, so a retried delivery is recognisably the same request."""
-    material = f"{monitor_id}\n{incident_started}\n{attempt}".encode("utf-8")
+    material = f"{monitor_id}\n{incident_started}\n{attempt}".encode()
     return hashlib.sha256(material).hexdigest()[:32]
+
+
+# --------------------------------------------------------------------------- Standard Webhooks
+
+
+def key_of(secret: str) -> bytes:
+    """The HMAC key: the decoded bytes of a ``whsec_<base64>`` secret, else the secret's UTF-8 bytes."""
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            return base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("a whsec_ secret must be base64 after the prefix") from None
+    return secret.encode("utf-8")
+
+
+def standard_secret(secret: str) -> str:
+    """The ``whsec_...`` form of ``secret`` that the standardwebhooks libraries take."""
+    return secret if secret.startswith(SECRET_PREFIX) else SECRET_PREFIX + base64.b64encode(key_of(secret)).decode()
+
+
+def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``."""
+    material = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key_of(secret), material, hashlib.sha256).digest()).decode()
+
+
+def signed_headers(secret: str | None, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The headers of one try: Standard Webhooks, plus the deprecated ``X-Statusgen-*`` pair."""
+    headers = {WEBHOOK_ID: msg_id, WEBHOOK_TIMESTAMP: str(timestamp), TIMESTAMP_HEADER: str(timestamp)}
+    if secret:
+        headers[WEBHOOK_SIGNATURE] = standard_signature(secret, msg_id, timestamp, body)
+        headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+    return headers
+
+
+def verify_standard(secret: str, body: bytes, headers: Mapping[str, str], *, now: float,
+                    max_age: float = MAX_AGE, max_future: float = MAX_FUTURE) -> Verified:
+    """Check a Standard Webhooks request with the ``standardwebhooks`` package, then our own window.
+
+    The package checks the signature and a fixed five-minute window on the wall clock; the
+    agent's ``max_age``/``max_future`` (and the ``now`` it is given) narrow that further.
+    """
+    if not secret:
+        raise SignatureError("receiver has no secret configured")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    wanted = {name: lowered.get(name, "") for name in (WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE)}
+    missing = [name for name, value in wanted.items() if not value.strip()]
+    if missing:
+        raise SignatureError(f"missing {', '.join(missing)} header(s)")
+    stamp = _parse_timestamp(wanted[WEBHOOK_TIMESTAMP])
+    age = now - stamp
+    try:
+        Webhook(key_of(secret)).verify(body, wanted, json_parse=False)
+    except Exception as error:  # noqa: BLE001 (the package raises several types; all mean "refused")
+        said = str(error).lower()
+        if "too old" in said:
+            raise SignatureError(f"timestamp is {int(age)}s old (limit {int(min(max_age, 300))}s)") from None
+        if "too new" in said:
+            raise SignatureError(f"timestamp is {int(-age)}s in the future") from None
+        raise SignatureError("signature does not match") from None
+    if age > max_age:
+        raise SignatureError(f"timestamp is {int(age)}s old (limit {int(max_age)}s)")
+    if -age > max_future:
+        raise SignatureError(f"timestamp is {int(-age)}s in the future (limit {int(max_future)}s)")
+    return Verified(timestamp=stamp, age=age)
+
+
+class SeenMessages:
+    """Replay protection: a (webhook-id, timestamp) pair is accepted once while its timestamp is valid.
+
+    A captured request sent again repeats both and is refused. The sender's own retry of an
+    attempt keeps the webhook-id (as the spec asks, for idempotency) but is signed anew with a
+    later timestamp, so it reaches the idempotency rules instead.
+    """
+
+    def __init__(self, keep: int = 4096):
+        self.keep = keep
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, msg_id: str, timestamp: str) -> bool:
+        key = (msg_id, timestamp.strip())
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen[key] = None
+            while len(self._seen) > self.keep:  # older than any valid window long before this
+                self._seen.popitem(last=False)
+            return True

@@ -1,4 +1,10 @@
-"""The agent's HTTP side: a threaded server that answers signed restart webhooks, and its entry points."""
+"""The agent's HTTP side: a threaded server that answers signed restart webhooks, and its entry points.
+
+Signatures: Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``),
+verified with the ``standardwebhooks`` package; a (webhook-id, timestamp) pair seen before is a
+replay and refused with 409. The deprecated ``X-Statusgen-Signature-256`` is still accepted for
+one release when a request has no ``webhook-signature`` (logged as deprecated).
+"""
 
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ class AgentServer(ThreadingHTTPServer):
     def __init__(self, config: AgentConfig, address: tuple[str, int]):
         self.config = config
         self.agent = AgentState(config)
+        self.seen = signing.SeenMessages()
         # the stdlib server is IPv4 only; --listen [::1]:9090 (documented) needs an IPv6 socket
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, AgentHandler)
@@ -167,18 +174,30 @@ class AgentHandler(BaseHTTPRequestHandler):
 
     def _signed(self, body: bytes) -> bool:
         config = self.server.config
+        standard = self.headers.get(signing.WEBHOOK_SIGNATURE) is not None
         try:
-            signing.verify(
-                config.secret,
-                body,
-                self.headers.get(signing.SIGNATURE_HEADER),
-                self.headers.get(signing.TIMESTAMP_HEADER),
-                now=time.time(),
-                max_age=config.max_age,
-                max_future=config.max_future,
-            )
+            if standard:
+                signing.verify_standard(config.secret, body, dict(self.headers.items()), now=time.time(),
+                                        max_age=config.max_age, max_future=config.max_future)
+            else:  # deprecated: X-Statusgen-Signature-256 only (senders before Standard Webhooks)
+                signing.verify(
+                    config.secret,
+                    body,
+                    self.headers.get(signing.SIGNATURE_HEADER),
+                    self.headers.get(signing.TIMESTAMP_HEADER),
+                    now=time.time(),
+                    max_age=config.max_age,
+                    max_future=config.max_future,
+                )
+                log.warning("%s", "deprecated X-Statusgen-Signature-256 accepted: sign with Standard Webhooks "
+                            "(webhook-signature); the old headers go in the next release")
         except signing.SignatureError as exc:
             self._answer(401, {"error": f"unauthorized: {exc}"}, reason=str(exc))
+            return False
+        if standard and not self.server.seen.first_time(self.headers.get(signing.WEBHOOK_ID, ""),
+                                                         self.headers.get(signing.WEBHOOK_TIMESTAMP, "")):
+            self._answer(409, {"error": "replayed: this webhook-id and timestamp were already received"},
+                         reason="replay")
             return False
         return True
 
@@ -201,7 +220,9 @@ class AgentHandler(BaseHTTPRequestHandler):
     def _restart(self, command: AgentCommand, document: dict[str, Any], delivery: str, key: str) -> None:
         """Start the restart unless one is running: a duplicate shares the first delivery, another attempt waits."""
         monitor_id = command.monitor_id
-        signature = (self.headers.get(signing.SIGNATURE_HEADER) or "").strip()  # verified in _signed
+        # verified in _signed; a replay of the legacy form is recognised by its signature
+        signature = (self.headers.get(signing.WEBHOOK_SIGNATURE) or self.headers.get(signing.SIGNATURE_HEADER)
+                     or "").strip()
         agent = self.server.agent
         code, status, run = agent.claim(monitor_id, key, delivery, signature)
         if code == 429:

@@ -2,10 +2,20 @@
 
 GitHub issues carry these as labels; the files backend writes the same names
 into an incident's front matter so both read alike on the site.
+
+GitHub refuses label names over 50 characters (422, "name is too long"), and
+monitor ids may have 64. ``monitor:<id>`` is used as is when it fits; otherwise
+it is ``monitor:`` + the id's first 33 characters + ``~`` + the first 8 hex digits
+of the id's SHA-256: exactly 50 characters, stable across runs and versions, and
+distinct for ids sharing a prefix. Such a label only *finds* issues; which monitor
+an issue belongs to is read from the hidden marker in its body, never from a
+shortened label (``monitor_of`` reads back only labels that hold a whole id).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +30,9 @@ AUTOMATED = "automated"
 RESOLVED = "resolved"
 MAINTENANCE = "maintenance"
 MONITOR_PREFIX = "monitor:"
+MAX_NAME = 50  # GitHub's limit on a label's name
+_HASH_DIGITS = 8
+_SHORTENED = re.compile(rf"~[0-9a-f]{{{_HASH_DIGITS}}}$")
 
 # Labels that follow the incident's impact: replaced together on escalation.
 IMPACT_LABELS = frozenset({DOWN, DEGRADED, CRITICAL, WARNING})
@@ -46,13 +59,24 @@ MONITOR_COLOR = "c5def5"
 
 
 def monitor_label(monitor_id: str) -> str:
-    return f"{MONITOR_PREFIX}{monitor_id}"
+    """``monitor:<id>``, shortened to 50 characters with a hash of the id when it is longer."""
+    name = f"{MONITOR_PREFIX}{monitor_id}"
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(monitor_id.encode("utf-8")).hexdigest()[:_HASH_DIGITS]
+    keep = MAX_NAME - len(MONITOR_PREFIX) - 1 - _HASH_DIGITS
+    return f"{MONITOR_PREFIX}{monitor_id[:keep]}~{digest}"
+
+
+def is_shortened(name: str) -> bool:
+    """A ``monitor:`` label that holds a shortened id (the marker says which monitor)."""
+    return name.startswith(MONITOR_PREFIX) and len(name) == MAX_NAME and _SHORTENED.search(name) is not None
 
 
 def monitor_of(labels: Iterable[str]) -> str | None:
-    """The monitor id named by a ``monitor:<id>`` label, if any."""
+    """The monitor id named by a ``monitor:<id>`` label holding a whole id, if any."""
     for name in labels:
-        if name.startswith(MONITOR_PREFIX) and len(name) > len(MONITOR_PREFIX):
+        if name.startswith(MONITOR_PREFIX) and len(name) > len(MONITOR_PREFIX) and not is_shortened(name):
             return name[len(MONITOR_PREFIX):]
     return None
 

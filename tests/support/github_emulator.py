@@ -13,133 +13,41 @@ see ``tests/support/openapi.py``), rate-limit headers on every response and
 Every request is logged (method, path, status, body) and counted.
 """
 
+
 from __future__ import annotations
 
-import json
 import re
-import socket
-import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Optional
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
+from http.server import ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlencode
 
 import pytest
 
-from generator.timeutil import UTC, parse_iso, to_iso
-
-DOCS = "https://docs.github.com/rest"
-ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "NONE")
-
-
-# --------------------------------------------------------------------------- faults and records
-
-
-@dataclass
-class Fault:
-    """One injected failure.
-
-    kind: ``status`` (answer ``status`` with an error body), ``rate_limit`` (403 with
-    ``X-RateLimit-Remaining: 0`` and a reset ``reset_in`` seconds ahead), ``retry_after``
-    (``status`` 403 or 429 with ``Retry-After: retry_after``), ``reset`` (close the
-    connection with a TCP RST, no answer), ``reset_after`` (do the work, then reset the
-    connection: the answer is lost although the change happened), ``slow`` (do the
-    work, then wait ``delay`` seconds before answering: a client with a shorter
-    timeout gives up although the change happened).
-    method/path: only requests matching these (path is a regex searched in the path).
-    """
-
-    kind: str = "status"
-    status: int = 503
-    retry_after: float = 1.0
-    reset_in: float = 1.0
-    delay: float = 2.0
-    method: Optional[str] = None
-    path: Optional[str] = None
-    times: int = 1
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method:
-            return False
-        return not self.path or re.search(self.path, path) is not None
-
-
-@dataclass
-class Record:
-    method: str
-    path: str  # without query
-    query: dict[str, str]
-    status: Optional[int]  # None: the connection was reset
-    body: Any  # the JSON sent back (None when no body)
-    fault: Optional[str] = None
-    user: Optional[str] = None
-    request_body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)  # response headers
-
-
-@dataclass
-class User:
-    login: str
-    id: int
-    token: Optional[str] = None
-    association: str = "NONE"  # what GitHub says about this user in this repository
-    type: str = "User"
-    app_token: bool = False  # an installation token (GITHUB_TOKEN): GET /user is forbidden
-
-
-@dataclass
-class LabelData:
-    id: int
-    name: str
-    color: str
-    description: Optional[str]
-    default: bool = False
-
-
-@dataclass
-class CommentData:
-    id: int
-    issue: int
-    user: str
-    body: str
-    created_at: datetime
-    updated_at: datetime
-    association: str
-
-
-@dataclass
-class IssueData:
-    id: int
-    number: int
-    title: str
-    body: Optional[str]
-    user: str
-    labels: list[str]
-    created_at: datetime
-    updated_at: datetime
-    association: str
-    state: str = "open"
-    state_reason: Optional[str] = None
-    closed_at: Optional[datetime] = None
-    closed_by: Optional[str] = None
-    comments: list[int] = field(default_factory=list)
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, extra: Optional[dict] = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra or {}
-
+from generator.timeutil import UTC, parse_iso
+from tests.support.github_emulator_http import Handler as _Handler
+from tests.support.github_emulator_json import Shapes
+from tests.support.github_emulator_model import (  # noqa: F401 (re-exported for tests)
+    ASSOCIATIONS,
+    DOCS,
+    MAX_LABEL,
+    ROLES,
+    CommentData,
+    Fault,
+    HttpError,
+    IssueData,
+    LabelData,
+    Record,
+    User,
+)
 
 # --------------------------------------------------------------------------- the emulator
 
 
-class GitHubEmulator:
+class GitHubEmulator(Shapes):
     """``with GitHubEmulator() as gh: Github(auth=Auth.Token(gh.token), base_url=gh.url)``."""
 
     def __init__(
@@ -163,26 +71,29 @@ class GitHubEmulator:
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
         self._ids = 100
-        self.add_user(owner, association="OWNER")
+        self.add_user(owner, association="OWNER", role="admin")
+        self.repo_id = 1
+        self.former: list[str] = []  # /repos/{owner}/{repo} paths the repository had before a rename
+        self.login = login
         self.add_user(login, token=token, association=bot_association)
         self.labels: dict[str, LabelData] = {}
         self.issues: dict[int, IssueData] = {}
         self.comments: dict[int, CommentData] = {}
         self.faults: list[Fault] = []
-        self.schedule: Optional[Callable[[str, str], Optional[Fault]]] = None
+        self.schedule: Callable[[str, str], Fault | None] | None = None
         self.log: list[Record] = []
         self.violations: list[str] = []
         self._used: dict[str, int] = {}
         self._window_start = time.time()
         self.created_at = self._now()
-        self._server: Optional[ThreadingHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
         for name, color in (("bug", "d73a4a"), ("documentation", "0075ca"), ("enhancement", "a2eeef")):
             self.add_label(name, color, None, default=True)
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> "GitHubEmulator":
+    def start(self) -> GitHubEmulator:
         emulator = self
 
         class Handler(_Handler):
@@ -201,7 +112,7 @@ class GitHubEmulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "GitHubEmulator":
+    def __enter__(self) -> GitHubEmulator:  # noqa: PYI034 (Self needs Python 3.11)
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -218,16 +129,16 @@ class GitHubEmulator:
 
     # ------------------------------------------------------------------ test helpers
 
-    def add_user(self, login: str, *, token: Optional[str] = None, association: str = "NONE",
-                 type: str = "User", app_token: bool = False) -> User:
-        assert association in ASSOCIATIONS, association
+    def add_user(self, login: str, *, token: str | None = None, association: str = "NONE",
+                 type: str = "User", app_token: bool = False, role: str = "none") -> User:
+        assert association in ASSOCIATIONS and role in ROLES, (association, role)
         with self.lock:
             self._ids += 1
-            user = User(login, self._ids, token, association, type, app_token)
+            user = User(login, self._ids, token, association, type, app_token, role)
             self.users[login] = user
             return user
 
-    def add_label(self, name: str, color: str = "ededed", description: Optional[str] = None, *,
+    def add_label(self, name: str, color: str = "ededed", description: str | None = None, *,
                   default: bool = False) -> LabelData:
         with self.lock:
             self._ids += 1
@@ -236,8 +147,8 @@ class GitHubEmulator:
             return label
 
     def create_issue(self, title: str, body: str = "", labels: tuple[str, ...] | list[str] = (), *,
-                     user: Optional[str] = None, state: str = "open", state_reason: str = "completed",
-                     created_at: Optional[datetime] = None, closed_at: Optional[datetime] = None) -> IssueData:
+                     user: str | None = None, state: str = "open", state_reason: str = "completed",
+                     created_at: datetime | None = None, closed_at: datetime | None = None) -> IssueData:
         """An issue opened by hand (e.g. a manual incident or a maintenance notice).
 
         ``created_at``/``closed_at`` back-date it; ``updated_at`` stays "now", as an
@@ -255,12 +166,23 @@ class GitHubEmulator:
                 issue.created_at = created_at.astimezone(UTC).replace(microsecond=0)
             return issue
 
-    def add_comment(self, number: int, body: str, *, user: str = "alice", association: Optional[str] = None) -> CommentData:
+    def add_comment(self, number: int, body: str, *, user: str = "alice", association: str | None = None) -> CommentData:
         """A comment by another user (created on the fly with ``association``)."""
         with self.lock:
             if user not in self.users:
                 self.add_user(user, association=association or "NONE")
             return self._new_comment(self.issues[number], body, user)
+
+    def revoke_push(self, login: str | None = None) -> None:
+        """The token (or ``login``) loses push access: labels it sets are dropped, label writes get 403."""
+        with self.lock:
+            self.users[login or self.login].push = False
+
+    def rename(self, name: str, owner: str | None = None) -> None:
+        """Rename (or transfer) the repository: the old path answers 301 (GET) or 307, as GitHub does."""
+        with self.lock:
+            self.former.append(self._repo_path())
+            self.owner, self.repo = owner or self.owner, name
 
     def inject(self, *faults: Fault) -> None:
         with self.lock:
@@ -274,7 +196,7 @@ class GitHubEmulator:
     def request_count(self) -> int:
         return len(self.log)
 
-    def requests(self, method: Optional[str] = None, path: Optional[str] = None) -> list[Record]:
+    def requests(self, method: str | None = None, path: str | None = None) -> list[Record]:
         return [r for r in self.log if (method is None or r.method == method) and (path is None or re.search(path, r.path))]
 
     def issue_labels(self, number: int) -> set[str]:
@@ -284,125 +206,12 @@ class GitHubEmulator:
         if self.violations:
             raise AssertionError("emulator responses not valid per GitHub's OpenAPI:\n" + "\n".join(self.violations[:20]))
 
-    # ------------------------------------------------------------------ representations
-
-    def _now(self) -> datetime:
-        return self.clock().astimezone(UTC).replace(microsecond=0)
-
-    def _api(self, path: str) -> str:
-        return f"{self.url}{path}"
-
-    def _repo_path(self) -> str:
-        return f"/repos/{self.owner}/{self.repo}"
-
-    def user_json(self, login: str) -> dict[str, Any]:
-        user = self.users[login]
-        base = self._api(f"/users/{quote(login)}")
-        return {
-            "login": login, "id": user.id, "node_id": f"U_{user.id}",
-            "avatar_url": f"https://avatars.example.test/u/{user.id}", "gravatar_id": "",
-            "url": base, "html_url": f"https://github.example.test/{quote(login)}",
-            "followers_url": f"{base}/followers", "following_url": f"{base}/following{{/other_user}}",
-            "gists_url": f"{base}/gists{{/gist_id}}", "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
-            "subscriptions_url": f"{base}/subscriptions", "organizations_url": f"{base}/orgs",
-            "repos_url": f"{base}/repos", "events_url": f"{base}/events{{/privacy}}",
-            "received_events_url": f"{base}/received_events", "type": user.type, "site_admin": False,
-            "user_view_type": "public",
-        }
-
-    def label_json(self, label: LabelData) -> dict[str, Any]:
-        return {
-            "id": label.id, "node_id": f"LA_{label.id}",
-            "url": self._api(f"{self._repo_path()}/labels/{quote(label.name, safe='')}"),
-            "name": label.name, "description": label.description, "color": label.color, "default": label.default,
-        }
-
-    def _reactions(self, url: str) -> dict[str, Any]:
-        return {"url": f"{url}/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "confused": 0,
-                "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0}
-
-    def issue_json(self, issue: IssueData) -> dict[str, Any]:
-        url = self._api(f"{self._repo_path()}/issues/{issue.number}")
-        return {
-            "id": issue.id, "node_id": f"I_{issue.id}", "url": url,
-            "repository_url": self._api(self._repo_path()),
-            "labels_url": f"{url}/labels{{/name}}", "comments_url": f"{url}/comments",
-            "events_url": f"{url}/events", "html_url": f"https://github.example.test/{self.full_name}/issues/{issue.number}",
-            "number": issue.number, "state": issue.state, "state_reason": issue.state_reason,
-            "title": issue.title, "body": issue.body, "user": self.user_json(issue.user),
-            "labels": [self.label_json(self.labels[name.lower()]) for name in issue.labels],
-            "assignee": None, "assignees": [], "milestone": None, "locked": False, "active_lock_reason": None,
-            "comments": len(issue.comments), "closed_at": to_iso(issue.closed_at) if issue.closed_at else None,
-            "created_at": to_iso(issue.created_at), "updated_at": to_iso(issue.updated_at),
-            "closed_by": self.user_json(issue.closed_by) if issue.closed_by else None,
-            "author_association": issue.association, "reactions": self._reactions(url),
-            "timeline_url": f"{url}/timeline", "performed_via_github_app": None,
-        }
-
-    def comment_json(self, comment: CommentData) -> dict[str, Any]:
-        url = self._api(f"{self._repo_path()}/issues/comments/{comment.id}")
-        return {
-            "id": comment.id, "node_id": f"IC_{comment.id}", "url": url,
-            "html_url": f"https://github.example.test/{self.full_name}/issues/{comment.issue}#issuecomment-{comment.id}",
-            "body": comment.body, "user": self.user_json(comment.user),
-            "created_at": to_iso(comment.created_at), "updated_at": to_iso(comment.updated_at),
-            "issue_url": self._api(f"{self._repo_path()}/issues/{comment.issue}"),
-            "author_association": comment.association, "performed_via_github_app": None,
-            "reactions": self._reactions(url),
-        }
-
-    def repo_json(self) -> dict[str, Any]:
-        base = self._api(self._repo_path())
-        html = f"https://github.example.test/{self.full_name}"
-        templated = {
-            "archive_url": "/{archive_format}{/ref}", "assignees_url": "/assignees{/user}",
-            "blobs_url": "/git/blobs{/sha}", "branches_url": "/branches{/branch}",
-            "collaborators_url": "/collaborators{/collaborator}", "comments_url": "/comments{/number}",
-            "commits_url": "/commits{/sha}", "compare_url": "/compare/{base}...{head}",
-            "contents_url": "/contents/{+path}", "git_commits_url": "/git/commits{/sha}",
-            "git_refs_url": "/git/refs{/sha}", "git_tags_url": "/git/tags{/sha}",
-            "issue_comment_url": "/issues/comments{/number}", "issue_events_url": "/issues/events{/number}",
-            "issues_url": "/issues{/number}", "keys_url": "/keys{/key_id}", "labels_url": "/labels{/name}",
-            "milestones_url": "/milestones{/number}", "notifications_url": "/notifications{?since,all,participating}",
-            "pulls_url": "/pulls{/number}", "releases_url": "/releases{/id}", "statuses_url": "/statuses/{sha}",
-            "trees_url": "/git/trees{/sha}",
-        }
-        plain = ("contributors", "deployments", "downloads", "events", "forks", "hooks", "languages", "merges",
-                 "stargazers", "subscribers", "subscription", "tags", "teams")
-        data: dict[str, Any] = {key: base + suffix for key, suffix in templated.items()}
-        data.update({f"{name}_url": f"{base}/{name}" for name in plain})
-        open_count = sum(1 for issue in self.issues.values() if issue.state == "open")
-        data.update({
-            "id": 1, "node_id": "R_1", "name": self.repo, "full_name": self.full_name,
-            "owner": self.user_json(self.owner), "private": False, "html_url": html, "description": None,
-            "fork": False, "url": base, "clone_url": f"{html}.git", "git_url": f"git://github.example.test/{self.full_name}.git",
-            "ssh_url": f"git@github.example.test:{self.full_name}.git", "svn_url": html, "mirror_url": None,
-            "homepage": None, "language": "Python", "forks": 0, "forks_count": 0, "stargazers_count": 0,
-            "watchers": 0, "watchers_count": 0, "size": 1, "default_branch": "main", "open_issues": open_count,
-            "open_issues_count": open_count, "has_issues": True, "has_projects": False, "has_wiki": False,
-            "has_pages": True, "has_discussions": False, "archived": False, "disabled": False,
-            "license": None, "pushed_at": to_iso(self.created_at), "created_at": to_iso(self.created_at),
-            "updated_at": to_iso(self.created_at), "network_count": 0, "subscribers_count": 0,
-        })
-        return data
-
-    def private_user_json(self, login: str) -> dict[str, Any]:
-        data = self.user_json(login)
-        data.update({
-            "user_view_type": "private", "name": None, "company": None, "blog": "", "location": None,
-            "email": None, "hireable": None, "bio": None, "public_repos": 1, "public_gists": 0,
-            "followers": 0, "following": 0, "created_at": to_iso(self.created_at), "updated_at": to_iso(self.created_at),
-            "private_gists": 0, "total_private_repos": 0, "owned_private_repos": 0, "disk_usage": 0,
-            "collaborators": 0, "two_factor_authentication": True,
-        })
-        return data
-
     # ------------------------------------------------------------------ state changes
 
     def _association(self, login: str) -> str:
         return "OWNER" if login == self.owner else self.users[login].association
 
-    def _new_issue(self, title: str, body: Optional[str], labels: list[str], user: str) -> IssueData:
+    def _new_issue(self, title: str, body: str | None, labels: list[str], user: str) -> IssueData:
         self._ids += 1
         now = self._now()
         number = max(self.issues, default=0) + 1
@@ -419,12 +228,16 @@ class GitHubEmulator:
         issue.updated_at = now
         return comment
 
-    def _label_names(self, names: list[str]) -> list[str]:
-        """Canonical names; unknown labels are created on the fly, as GitHub does."""
+    def _label_names(self, names: list[str], user: User | None = None) -> list[str]:
+        """Canonical names; unknown labels are created on the fly, as GitHub does (not for a user
+        without push access: 403)."""
         result: list[str] = []
         for name in names:
             if not isinstance(name, str) or not name.strip():
                 raise HttpError(422, "Validation Failed", {"errors": [{"resource": "Label", "code": "invalid", "field": "name"}]})
+            _check_label_name(name)
+            if name.lower() not in self.labels and user is not None and not user.push:
+                raise HttpError(403, "Must have push access to create labels")
             if name.lower() not in self.labels:
                 self.add_label(name)
             canonical = self.labels[name.lower()].name
@@ -432,16 +245,16 @@ class GitHubEmulator:
                 result.append(canonical)
         return result
 
-    def _close(self, issue: IssueData, reason: Optional[str], user: str) -> None:
+    def _close(self, issue: IssueData, reason: str | None, user: str) -> None:
         issue.state = "closed"
-        issue.state_reason = reason or "completed"
+        issue.state_reason = reason or "completed"  # set on closing only: a closed issue keeps it
         issue.closed_at = self._now()
         issue.closed_by = user
         issue.updated_at = issue.closed_at
 
     # ------------------------------------------------------------------ dispatch
 
-    def _rate_headers(self, login: Optional[str]) -> tuple[dict[str, str], bool]:
+    def _rate_headers(self, login: str | None) -> tuple[dict[str, str], bool]:
         """Rate-limit headers for this request; True when the limit is exhausted."""
         now = time.time()
         if now - self._window_start >= 3600:
@@ -461,7 +274,7 @@ class GitHubEmulator:
         }
         return headers, exhausted
 
-    def _next_fault(self, method: str, path: str) -> Optional[Fault]:
+    def _next_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(method, path):
@@ -473,15 +286,24 @@ class GitHubEmulator:
                 return self.schedule(method, path)
         return None
 
+    def _refund(self, login: str | None) -> dict[str, str]:
+        """A 304 does not count against the primary rate limit: give the request back."""
+        key = login or "anonymous"
+        self._used[key] = max(0, self._used.get(key, 0) - 1)
+        used = self._used[key]
+        return {"X-RateLimit-Remaining": str(self.rate_limit - used), "X-RateLimit-Used": str(used)}
+
     def _record(self, record: Record) -> None:
         if self.validator is not None and record.status is not None:
-            problems = self.validator.validate(record.method, record.path, record.status, record.body)
+            # /repositories/{id}/... (next links, a renamed repository) has the shapes of /repos/{owner}/{repo}/...
+            path = re.sub(rf"^/repositories/{self.repo_id}(?=/|$)", self._repo_path(), record.path)
+            problems = self.validator.validate(record.method, path, record.status, record.body)
             with self.lock:
                 self.violations.extend(problems)
         with self.lock:
             self.log.append(record)
 
-    def authenticate(self, header: Optional[str]) -> Optional[User]:
+    def authenticate(self, header: str | None) -> User | None:
         if not header:
             return None
         scheme, _, value = header.partition(" ")
@@ -495,6 +317,14 @@ class GitHubEmulator:
     def route(self, method: str, path: str, query: dict[str, str], payload: Any, user: User) -> tuple[int, Any, dict[str, str]]:
         """Do the work of one request: (status, JSON body, extra headers)."""
         repo = self._repo_path()
+        by_id = f"/repositories/{self.repo_id}"
+        if path == by_id or path.startswith(by_id + "/"):
+            path = repo + path[len(by_id):]
+        for old in self.former:
+            if (path == old or path.startswith(old + "/")) and old != repo:
+                location = f"{self.url}{by_id}{path[len(old):]}" + (f"?{urlencode(query)}" if query else "")
+                raise HttpError(301 if method == "GET" else 307, "Moved Permanently", {"url": location},
+                                {"Location": location})
         if path == "/user" and method == "GET":
             if user.app_token:
                 raise HttpError(403, "Resource not accessible by integration")
@@ -513,7 +343,7 @@ class GitHubEmulator:
                 if method == "GET":
                     return self._page(sorted(self.labels.values(), key=lambda l: l.id), query, path, self.label_json)
                 if method == "POST":
-                    return self._create_label(payload)
+                    return self._create_label(payload, user)
             match = re.fullmatch(r"/labels/([^/]+)", rest)
             if match and method == "GET":
                 label = self.labels.get(unquote(match.group(1)).lower())
@@ -544,10 +374,14 @@ class GitHubEmulator:
                     body = (payload or {}).get("body") if isinstance(payload, dict) else None
                     if not isinstance(body, str) or not body:
                         raise HttpError(422, "Validation Failed", {"errors": [{"resource": "IssueComment", "code": "missing_field", "field": "body"}]})
-                    return 201, self.comment_json(self._new_comment(issue, body, user.login)), {}
+                    comment = self._new_comment(issue, body, user.login)
+                    return 201, self.comment_json(comment), {
+                        "Location": self._api(f"{repo}/issues/comments/{comment.id}")}
                 if sub == "/labels" and method == "GET":
                     return 200, [self.label_json(self.labels[n.lower()]) for n in issue.labels], {}
                 if sub == "/labels" and method == "POST":
+                    if not user.push:
+                        raise HttpError(403, "Must have push access to add labels")
                     names = payload.get("labels") if isinstance(payload, dict) else payload
                     if not isinstance(names, list):
                         raise HttpError(422, "Validation Failed")
@@ -562,12 +396,28 @@ class GitHubEmulator:
                     issue.labels = [n for n in issue.labels if n.lower() != name]
                     issue.updated_at = self._now()
                     return 200, [self.label_json(self.labels[n.lower()]) for n in issue.labels], {}
+            match = re.fullmatch(r"/collaborators/([^/]+)/permission", rest)
+            if match and method == "GET":
+                return self._permission(unquote(match.group(1)))
         raise HttpError(404, "Not Found")
 
-    def _create_label(self, payload: Any) -> tuple[int, Any, dict[str, str]]:
+    def _permission(self, login: str) -> tuple[int, Any, dict[str, str]]:
+        found = self.users.get(login)
+        if found is None:
+            raise HttpError(404, "Not Found")
+        role = found.role
+        # ``permission`` is the older field: maintain reads as write, triage as read
+        permission = {"maintain": "write", "triage": "read"}.get(role, role)
+        user = dict(self.user_json(login), role_name=role)
+        return 200, {"permission": permission, "role_name": role, "user": user}, {}
+
+    def _create_label(self, payload: Any, user: User) -> tuple[int, Any, dict[str, str]]:
+        if not user.push:
+            raise HttpError(403, "Must have push access to create labels")
         if not isinstance(payload, dict) or not isinstance(payload.get("name"), str) or not payload["name"]:
             raise HttpError(422, "Validation Failed", {"errors": [{"resource": "Label", "code": "missing_field", "field": "name"}]})
         name = payload["name"]
+        _check_label_name(name)
         color = str(payload.get("color") or "ededed").lstrip("#")
         if not re.fullmatch(r"[0-9a-fA-F]{6}", color):
             raise HttpError(422, "Validation Failed", {"errors": [{"resource": "Label", "code": "invalid", "field": "color"}]})
@@ -576,7 +426,8 @@ class GitHubEmulator:
             raise HttpError(422, "Validation Failed", {"errors": [{"resource": "Label", "code": "invalid", "field": "description"}]})
         if name.lower() in self.labels:
             raise HttpError(422, "Validation Failed", {"errors": [{"resource": "Label", "code": "already_exists", "field": "name"}]})
-        return 201, self.label_json(self.add_label(name, color.lower(), description)), {}
+        label = self.add_label(name, color.lower(), description)
+        return 201, self.label_json(label), {"Location": self.label_json(label)["url"]}
 
     def _create_issue(self, payload: Any, user: User) -> tuple[int, Any, dict[str, str]]:
         if not isinstance(payload, dict) or not isinstance(payload.get("title"), str) or not payload["title"].strip():
@@ -584,6 +435,11 @@ class GitHubEmulator:
         labels = payload.get("labels") or []
         if not isinstance(labels, list):
             raise HttpError(422, "Validation Failed")
+        if not user.push:
+            # "Only users with push access can set labels for new issues. Labels are silently dropped
+            # otherwise" -- unless one does not exist: creating it is refused
+            self._label_names(labels, user)
+            labels = []
         issue = self._new_issue(payload["title"], payload.get("body"), labels, user.login)
         return 201, self.issue_json(issue), {"Location": f"{self.url}{self._repo_path()}/issues/{issue.number}"}
 
@@ -596,7 +452,7 @@ class GitHubEmulator:
             issue.title = payload["title"]
         if "body" in payload:
             issue.body = payload["body"]
-        if "labels" in payload:
+        if "labels" in payload and user.push:  # without push access: silently dropped
             issue.labels = self._label_names(list(payload["labels"] or []))
         state = payload.get("state")
         reason = payload.get("state_reason")
@@ -608,8 +464,6 @@ class GitHubEmulator:
             issue.state, issue.state_reason, issue.closed_at, issue.closed_by = "open", "reopened", None, None
         elif state not in (None, "open", "closed"):
             raise HttpError(422, "Validation Failed", {"errors": [{"resource": "Issue", "code": "invalid", "field": "state"}]})
-        elif state == "closed" and reason:
-            issue.state_reason = reason
         issue.updated_at = self._now()
         return 200, self.issue_json(issue), {}
 
@@ -618,12 +472,14 @@ class GitHubEmulator:
         if state not in ("open", "closed", "all"):
             raise HttpError(422, "Validation Failed")
         wanted = [name.strip().lower() for name in query.get("labels", "").split(",") if name.strip()]
+        creator = query.get("creator")
         since = _since(query)
         items = [
             issue for issue in self.issues.values()
             if (state == "all" or issue.state == state)
             and all(name in [n.lower() for n in issue.labels] for name in wanted)
             and (since is None or issue.updated_at >= since)
+            and (creator is None or issue.user.lower() == creator.lower())
         ]
         sort = query.get("sort", "created")
         keys = {"created": lambda i: (i.created_at, i.number), "updated": lambda i: (i.updated_at, i.number),
@@ -643,9 +499,12 @@ class GitHubEmulator:
         chunk = items[(page - 1) * per_page: page * per_page]
         links = []
 
+        # GitHub's next links name the repository by id: /repositories/{id}/issues?page=2
+        shown = re.sub(rf"^{re.escape(self._repo_path())}(?=/|$)", f"/repositories/{self.repo_id}", path)
+
         def link(number: int, rel: str) -> str:
             params = dict(query, page=str(number), per_page=str(per_page))
-            return f'<{self.url}{path}?{urlencode(params)}>; rel="{rel}"'
+            return f'<{self.url}{shown}?{urlencode(params)}>; rel="{rel}"'
 
         if page < last:
             links += [link(page + 1, "next"), link(last, "last")]
@@ -654,119 +513,20 @@ class GitHubEmulator:
         return 200, [render(item) for item in chunk], ({"Link": ", ".join(links)} if links else {})
 
 
-def _since(query: dict[str, str]) -> Optional[datetime]:
+def _check_label_name(name: str) -> None:
+    if len(name) > MAX_LABEL:
+        raise HttpError(422, "Validation Failed", {"errors": [{
+            "resource": "Label", "code": "invalid", "field": "name",
+            "message": f"name is too long (maximum is {MAX_LABEL} characters)"}]})
+
+
+def _since(query: dict[str, str]) -> datetime | None:
     if "since" not in query:
         return None
     try:
         return parse_iso(query["since"])
     except ValueError:
         raise HttpError(422, "Validation Failed", {"errors": [{"field": "since", "code": "invalid"}]}) from None
-
-
-# --------------------------------------------------------------------------- HTTP layer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stall
-    emulator: GitHubEmulator
-    server_version = "GitHubEmulator/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: the emulator keeps its own log
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
-
-    def _handle(self) -> None:
-        emu = self.emulator
-        parsed = urlparse(self.path)
-        path = parsed.path.rstrip("/") or "/"
-        query = {key: values[-1] for key, values in parse_qs(parsed.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        method = self.command
-        user = emu.authenticate(self.headers.get("Authorization"))
-        login = user.login if user else None
-        try:
-            payload = json.loads(raw) if raw else None
-        except ValueError:
-            payload = "<invalid json>"
-        record = Record(method, path, query, None, None, user=login, request_body=payload)
-
-        fault = emu._next_fault(method, path)
-        if fault is not None and fault.kind == "reset":
-            record.fault = "reset"
-            emu._record(record)
-            self._reset()
-            return
-        with emu.lock:
-            rate, exhausted = emu._rate_headers(login)
-        headers = dict(rate)
-        if fault is not None and fault.kind in ("status", "rate_limit", "retry_after"):
-            record.fault = fault.kind
-            status, body, extra = self._fault_response(fault, rate)
-            headers.update(extra)
-        elif user is None:
-            status, body = 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}
-        elif exhausted:
-            status, body = 403, {"message": f"API rate limit exceeded for user ID {user.id}.", "documentation_url": DOCS}
-        else:
-            try:
-                status, body, extra = emu.route(method, path, query, payload, user)
-                headers.update(extra)
-            except HttpError as error:
-                status = error.status
-                body = {"message": error.message, "documentation_url": DOCS, **error.extra}
-                if status >= 400:
-                    body.setdefault("status", str(status))
-        record.status, record.body, record.headers = status, body, headers
-        if fault is not None and fault.kind in ("slow", "reset_after"):
-            record.fault = fault.kind
-        emu._record(record)
-        if fault is not None and fault.kind == "reset_after":
-            self._reset()  # the work is done; the answer is lost
-            return
-        if fault is not None and fault.kind == "slow":
-            time.sleep(fault.delay)  # the work is done; the answer comes too late
-        self._send(status, body, headers)
-
-    def _reset(self) -> None:
-        # SO_LINGER 0: close() sends a RST, the client sees "connection reset by peer".
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close_connection = True
-        self.connection.close()
-
-    def _fault_response(self, fault: Fault, rate: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        if fault.kind == "rate_limit":
-            reset = int(time.time() + fault.reset_in + 0.999)
-            return 403, {"message": "API rate limit exceeded for user ID 1.", "documentation_url": DOCS}, {
-                "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset),
-                "X-RateLimit-Used": rate["X-RateLimit-Limit"]}
-        if fault.kind == "retry_after":
-            return fault.status, {
-                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                "documentation_url": DOCS}, {"Retry-After": str(int(fault.retry_after))}
-        if fault.status == 503:
-            return 503, {"code": "unavailable", "message": "Service unavailable", "documentation_url": DOCS}, {}
-        return fault.status, {"message": "Server Error" if fault.status == 500 else "Bad Gateway", "documentation_url": DOCS}, {}
-
-    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        data = b"" if body is None else json.dumps(body).encode("utf-8")
-        try:
-            self.send_response(status)
-            if data:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a slow fault): nothing to answer
 
 
 # --------------------------------------------------------------------------- pytest fixture
@@ -781,3 +541,4 @@ def github() -> Iterator[GitHubEmulator]:
     with emulator:
         yield emulator
     emulator.assert_valid()
+

@@ -1,8 +1,11 @@
 """Incidents as GitHub issues, in parts that each do one thing.
 
+- ``transport``: the connection under PyGithub, which turns any 3xx into something the client follows;
 - ``client``: HTTP over PyGithub's Requester (retries within a budget, rate limits, pacing,
-  pagination, request counting) and the repository endpoints the tracker uses;
+  pagination, redirects, conditional requests, request counting);
+- ``repo``: the repository endpoints the tracker uses, with their answers' shape checked;
 - ``mirror``: the issues and comments kept on disk, refreshed incrementally (no HTTP);
+- ``labeller``: the label scheme on GitHub: created once, checked on every write;
 - ``trust``: who the tool is and whose words are published;
 - ``text``: issue bodies and comments written and read back (markers, events, maintenance);
 - ``tracker``: :class:`GitHubTracker`, the ``Tracker`` that composes them.

@@ -11,7 +11,12 @@ GitHub's REST answers (``number``, ``labels``, ``user.login``, ``author_associat
 ``comments``...) by an :class:`IssueSource`. Another forge's backend reuses it by
 handing it the same shape. The document also keeps the few facts the tracker's
 other parts remember (labels the repository has, who the token is, logins of the
-tool's own writes) so that one cache file holds one backend's memory.
+tool's own writes, authors' permissions, ETags of earlier answers) so that one
+cache file holds one backend's memory.
+
+Claims: an issue whose labels GitHub dropped (the token has no push access) is not
+listed by label, so the mirror remembers it by number as its monitor's incident
+and reads it back with a (conditional) GET on each sync until it is closed or labelled.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ CACHE_NAME = "github_issues"
 CACHE_VERSION = 1
 # the labels whose issues are mirrored; comments are kept for incidents only (maintenance needs the body)
 LISTED = (L.INCIDENT, L.MAINTENANCE)
+ETAGS_KEPT = 20  # answers kept for conditional requests (the sync's lists, claimed issues)
 
 Issue = dict[str, Any]  # one mirrored issue (see IssueMirror.merge_issue for its keys)
 
@@ -46,6 +52,8 @@ class IssueSource(Protocol):
     def list_issues(self, label: str, since: str | None) -> list[dict[str, Any]]: ...
 
     def list_comments(self, number: int, since: str | None) -> list[dict[str, Any]]: ...
+
+    def get_issue(self, number: int) -> dict[str, Any]: ...
 
 
 def cache_ok(data: Any, repo: str) -> bool:
@@ -93,6 +101,7 @@ class IssueMirror:
         self.repo = repo
         self.name = name
         self._data: dict[str, Any] | None = None
+        self.cold = False  # the run started without a usable cache: nothing remembered
 
     # ------------------------------------------------------------------ the document
 
@@ -106,6 +115,10 @@ class IssueMirror:
             if not cache_ok(data, self.repo):
                 data = {"version": CACHE_VERSION, "repo": self.repo, "synced": None, "full_synced": None,
                         "labels": [], "labels_listed": False, "identity": None, "writers": [], "issues": {}}
+                self.cold = True
+            for key in ("claims", "permissions", "etags"):  # added since version 1: empty when absent
+                if not isinstance(data.get(key), dict):
+                    data[key] = {}
             self._data = data
         return self._data
 
@@ -171,10 +184,27 @@ class IssueMirror:
         candidates = [
             issue for issue in self.issues()
             # ``automated`` last: it may have to ask the remote who the tool is
-            if issue["state"] == "open" and L.INCIDENT in issue["labels"] and automated(issue)
+            if issue["state"] == "open" and self.is_incident(issue) and automated(issue)
             and (marker_of(issue["body"]) or {}).get("monitor") == monitor_id
         ]
         return min(candidates, key=lambda i: i["number"]) if candidates else None
+
+    def is_incident(self, issue: Issue) -> bool:
+        """Labelled ``incident``, or one of ours whose labels GitHub dropped (claimed by number)."""
+        return L.INCIDENT in issue["labels"] or issue["number"] in self._state()["claims"].values()
+
+    # ------------------------------------------------------------------ claims (issues without their labels)
+
+    def claim(self, monitor_id: str, number: int) -> None:
+        self._state()["claims"][monitor_id] = number
+
+    def unclaim(self, number: int) -> None:
+        claims = self._state()["claims"]
+        for monitor_id in [m for m, n in claims.items() if n == number]:
+            del claims[monitor_id]
+
+    def claims(self) -> dict[str, int]:
+        return dict(self._state()["claims"])
 
     # ------------------------------------------------------------------ sync
 
@@ -195,12 +225,19 @@ class IssueMirror:
                     continue
                 seen.add(str(raw["number"]))
                 self.merge_issue(raw)
+        for number in [n for n in data["claims"].values() if str(n) not in seen]:
+            # ours without labels: not listed by label, so asked for by number (a 304 when unchanged)
+            raw = source.get_issue(number)
+            seen.add(str(number))
+            entry = self.merge_issue(raw)
+            if entry["state"] == "closed" or L.INCIDENT in entry["labels"]:
+                self.unclaim(number)
         if full:
             # Issues that lost their labels (or were deleted) drop out of the mirror.
             for number in [n for n in data["issues"] if n not in seen]:
                 del data["issues"][number]
         for entry in self.issues():
-            if L.INCIDENT in entry["labels"] and entry["comments_count"] != len(entry["comment_list"]):
+            if self.is_incident(entry) and entry["comments_count"] != len(entry["comment_list"]):
                 self.refresh_comments(source, entry["number"], incremental=True)
         data["synced"] = to_iso(now)
         if full:
@@ -255,3 +292,27 @@ class IssueMirror:
 
     def set_identity(self, token_id: str, login: str | None) -> None:
         self._state()["identity"] = {"token": token_id, "login": login}
+
+    def permission(self, login: str, ttl: float, now: datetime) -> str | None:
+        """``login``'s role on the repository when looked up less than ``ttl`` seconds ago."""
+        known = self._state()["permissions"].get(login)
+        checked = parse_time(known.get("checked")) if isinstance(known, dict) else None
+        if checked is None or (now - checked).total_seconds() >= ttl:
+            return None
+        return str(known["role"])  # type: ignore[index]
+
+    def set_permission(self, login: str, role: str, now: datetime) -> None:
+        self._state()["permissions"][login] = {"role": role, "checked": to_iso(now)}
+
+    # ------------------------------------------------------------------ ETags (client.Conditional)
+
+    def etag_of(self, key: str) -> tuple[str, Any] | None:
+        kept = self._state()["etags"].get(key)
+        return (kept[0], json_copy(kept[1])) if isinstance(kept, list) and len(kept) == 2 else None
+
+    def remember_etag(self, key: str, etag: str, body: Any) -> None:
+        etags = self._state()["etags"]
+        etags.pop(key, None)
+        etags[key] = [etag, json_copy(body)]
+        while len(etags) > ETAGS_KEPT:  # oldest first: a new ``since`` makes old keys useless
+            del etags[next(iter(etags))]

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +25,10 @@ from generator import secrets
 from generator.incidents import labels as L
 from generator.incidents.base import JsonCache, Tracker, TrackerError
 from generator.incidents.github import text
-from generator.incidents.github.client import (
-    GitHubClient,
-    RepoApi,
-    RequestError,
-    RetryPolicy,
-)
+from generator.incidents.github.client import GitHubClient, RequestError, RetryPolicy
+from generator.incidents.github.labeller import Labeller
 from generator.incidents.github.mirror import Issue, IssueMirror, MemoryCache
+from generator.incidents.github.repo import RepoApi
 from generator.incidents.github.trust import Trust
 from generator.models import (
     Incident,
@@ -90,7 +87,10 @@ class GitHubTracker(Tracker):
                                    seconds_between_writes=seconds_between_writes)
         self.api = RepoApi(self.client, repo)
         self.mirror = IssueMirror(cache if cache is not None else MemoryCache(), repo)
-        self.trust = Trust(self.mirror, hashlib.sha256(token.encode()).hexdigest()[:16], self.api.login)
+        self.client.conditional = self.mirror  # ETags live in the cache: a 304 next run costs no quota
+        self.trust = Trust(self.mirror, hashlib.sha256(token.encode()).hexdigest()[:16], self.api.login,
+                           role=self.api.permission, clock=clock)
+        self.labels = Labeller(self.api, self.mirror, self._problem)
         self._synced = False
         self.problems: list[str] = []  # e.g. unreadable maintenance issues
 
@@ -101,6 +101,8 @@ class GitHubTracker(Tracker):
 
     def open(self, monitor: Monitor, transition: Transition) -> str:
         self._sync()
+        if self.mirror.cold:  # a lost cache: our issues whose labels were dropped are found by author
+            self.labels.adopt_mine(self.trust)
         existing = self._find_open(monitor.id)
         if existing is not None:
             return str(existing["number"])
@@ -114,10 +116,10 @@ class GitHubTracker(Tracker):
             return self._reopen(previous, monitor, transition)
         started = transition.started or transition.time
         names = L.incident_labels(monitor.id, transition.impact)
-        self._ensure_labels(names)
         body = text.issue_body(monitor, transition, started, text.monitor_url(self.site_url, monitor.id))
-        payload = {"title": text.title(monitor, transition.impact), "body": body, "labels": names}
+        payload = {"title": text.title(monitor, transition.impact), "body": body, "labels": self.labels.ensure(names)}
         issue = self.api.create_issue(payload, reconcile=lambda: self._lookup_open(monitor.id))
+        issue = self.labels.check(issue, names, monitor.id)
         entry = self.mirror.merge_issue(issue)
         self.trust.learn_writer(issue)
         self.mirror.save()
@@ -133,7 +135,7 @@ class GitHubTracker(Tracker):
         if issue is None or not self._automated(issue):
             return  # manual incidents are the people's to edit
         names = L.with_impact(issue["labels"], transition.impact)
-        self._ensure_labels(names)
+        self.labels.ensure(names)
         change: dict[str, Any] = {}
         if set(names) != set(issue["labels"]):
             change["labels"] = names
@@ -142,7 +144,7 @@ class GitHubTracker(Tracker):
         if text.is_tool_title(issue["title"], monitor) and issue["title"] != new_title:
             change["title"] = new_title
         if change:
-            self.mirror.merge_issue(self.api.update_issue(issue["number"], change))
+            self.mirror.merge_issue(self.labels.check(self.api.update_issue(issue["number"], change), names, None))
             self.mirror.save()
         verb = {TransitionKind.ESCALATED: "Escalated", TransitionKind.DEESCALATED: "De-escalated"}.get(
             transition.kind, "Changed")
@@ -164,10 +166,11 @@ class GitHubTracker(Tracker):
         self._post_event(str(issue["number"]), "resolved", transition.time,
                          text.resolve_text(monitor, transition, started))
         names = [*issue["labels"], *([L.RESOLVED] if L.RESOLVED not in issue["labels"] else [])]
-        self._ensure_labels(names)
+        self.labels.ensure(names)
         closed = self.api.update_issue(issue["number"], {"state": "closed", "state_reason": "completed",
                                                          "labels": names})
-        self.mirror.merge_issue(closed)
+        self.mirror.merge_issue(self.labels.check(closed, names, None))
+        self.mirror.unclaim(issue["number"])
         self.mirror.save()
 
     def find_open(self, monitor_id: str) -> Incident | None:
@@ -183,12 +186,12 @@ class GitHubTracker(Tracker):
 
     def incidents(self) -> list[Incident]:
         self._sync()
-        self.trust.ensure_for([i for i in self.mirror.issues() if L.INCIDENT in i["labels"]])
+        self.trust.ensure_for([i for i in self.mirror.issues() if self.mirror.is_incident(i)])
         return self.cached_incidents()
 
     def cached_incidents(self) -> list[Incident]:
         """The incidents of the last successful sync, without a request (GitHub is down)."""
-        issues = [i for i in self.mirror.issues() if L.INCIDENT in i["labels"]]
+        issues = [i for i in self.mirror.issues() if self.mirror.is_incident(i)]
         result = [self._incident(issue) for issue in issues]
         return sorted(result, key=lambda i: (i.started, int(i.key)), reverse=True)
 
@@ -213,11 +216,13 @@ class GitHubTracker(Tracker):
 
     def _reopen(self, issue: Issue, monitor: Monitor, transition: Transition) -> str:
         names = L.with_impact([n for n in issue["labels"] if n != L.RESOLVED], transition.impact)
-        self._ensure_labels(names)
+        if L.INCIDENT not in names:  # a claimed issue whose labels GitHub dropped
+            names = L.incident_labels(monitor.id, transition.impact)
+        self.labels.ensure(names)
         change: dict[str, Any] = {"state": "open", "labels": names}
         if text.is_tool_title(issue["title"], monitor):  # not reworded by a person
             change["title"] = text.title(monitor, transition.impact)
-        self.mirror.merge_issue(self.api.update_issue(issue["number"], change))
+        self.mirror.merge_issue(self.labels.check(self.api.update_issue(issue["number"], change), names, monitor.id))
         self.mirror.save()
         self._post_event(str(issue["number"]), "reopened", transition.time, text.reopen_text(monitor, transition))
         return str(issue["number"])
@@ -238,26 +243,6 @@ class GitHubTracker(Tracker):
         comment = self.api.create_comment(number, text.event_comment(event, kind, moment, words), reconcile=find)
         self.trust.learn_writer(comment)
         self.mirror.add_comment(number, comment)
-        self.mirror.save()
-
-    def _ensure_labels(self, names: Iterable[str]) -> None:
-        """Create the scheme's labels the repository lacks, once; then the mirror remembers them."""
-        known = {name.lower() for name in self.mirror.known_labels()}
-        missing = [n for n in dict.fromkeys(names) if n.lower() not in known]
-        if not missing:
-            return
-        if not self.mirror.labels_listed():
-            listed = [label["name"] for label in self.api.list_labels()]
-            self.mirror.remember_labels(listed, listed=True)
-            known.update(name.lower() for name in listed)
-            missing = [n for n in missing if n.lower() not in known]
-        for name in missing:
-            try:
-                self.api.create_label(L.spec(name))
-            except RequestError as error:
-                if error.status != 422:  # 422: it exists already (made meanwhile)
-                    raise
-            self.mirror.remember_labels([name])
         self.mirror.save()
 
     # ------------------------------------------------------------------ reading
