@@ -8,7 +8,8 @@ would have done with them, so no check scans ``os.environ``.
 :class:`AsyncHttpClient` is made once per run (see ``base.RunClients``). It keeps
 settings and prepared objects only: its connector never reuses a connection
 (``force_close``) nor caches DNS, so every check still resolves, connects and
-handshakes, and sees those fail. Each check gets its own light session on that
+handshakes, and sees those fail. TLS contexts (CA bundles loaded) are kept for
+the process, per bundle file version. Each check gets its own light session on that
 connector, so cookies never travel from one check to another.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +106,6 @@ class AsyncHttpClient:
         self.environment = environment or HttpEnvironment.read()
         # every check connects anew: no keep-alive, no pooled or cached anything between checks
         self._connector = aiohttp.TCPConnector(force_close=True, limit=0, use_dns_cache=False)
-        self._contexts: dict[str, ssl.SSLContext] = {}
         # what requests sends; Accept-Encoding stays aiohttp's (what it can decode)
         self.headers = {"User-Agent": default_user_agent(), "Accept": "*/*"}
 
@@ -123,20 +124,33 @@ class AsyncHttpClient:
         """``False`` for ``verify_tls: false``; else a verifying context for the bundle requests would use."""
         if not spec.verify_tls:
             return False
-        location = spec.ca_bundle or self.environment.ca_bundle or certifi.where()
-        context = self._contexts.get(location)
-        if context is None:
-            context = self._contexts[location] = _verifying_context(location)
-        return context
+        return _verifying_context(spec.ca_bundle or self.environment.ca_bundle or certifi.where())
 
     async def aclose(self) -> None:
         await self._connector.close()
 
 
 def _verifying_context(location: str) -> ssl.SSLContext:
-    # urllib3's context (protocols, options, hostname check) loaded as requests' adapter loads it
-    if not os.path.exists(location):
+    """urllib3's context (protocols, options, hostname check) loaded as requests' adapter loads it.
+    Loading a bundle takes tens of ms: contexts are kept per file version, for the process."""
+    if not os.path.exists(location):  # requests' words (raised outside any other error's context)
         raise OSError(f"Could not find a suitable TLS CA certificate bundle, invalid path: {location}")
+    stat = os.stat(location)
+    key = (location, stat.st_mtime_ns, stat.st_size)
+    with _CONTEXTS_LOCK:
+        context = _CONTEXTS.get(key)
+    if context is None:
+        context = _load_context(location)
+        with _CONTEXTS_LOCK:
+            _CONTEXTS[key] = context
+    return context
+
+
+_CONTEXTS: dict[tuple[str, int, int], ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def _load_context(location: str) -> ssl.SSLContext:
     context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
     if os.path.isdir(location):
         context.load_verify_locations(capath=location)
