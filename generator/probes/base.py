@@ -8,6 +8,7 @@ it runs out, so a server that trickles bytes cannot stretch a check.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import heapq
 import itertools
@@ -16,7 +17,7 @@ import ssl
 import threading
 import time
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Protocol, TypeVar
 
 from generator.models import Check, CheckStatus, Monitor
 from generator.secrets import mask
@@ -91,9 +92,11 @@ def _chain(exc: BaseException):
 def describe_error(exc: BaseException, timeout: float) -> str:
     """A short human reason for a network failure: "connection refused", "timed out after 3.0s"."""
     chain = list(_chain(exc))
-    for item in chain:
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return f"certificate invalid: {item.verify_message or item.reason or item}"
+    # ssl's own error first: a client's wrapper (aiohttp's) may subclass it without its fields
+    verify_errors = [item for item in chain if isinstance(item, ssl.SSLCertVerificationError)]
+    for item in sorted(verify_errors, key=lambda item: not hasattr(item, "verify_message")):
+        reason = getattr(item, "verify_message", None) or getattr(item, "reason", None)
+        return f"certificate invalid: {reason or item}"
     for item in chain:
         if isinstance(item, ConnectionRefusedError) or getattr(item, "errno", None) == errno.ECONNREFUSED:
             return "connection refused"
@@ -247,6 +250,40 @@ class _Reaper:
 
 
 _REAPER = _Reaper()
+
+
+# --------------------------------------------------------------------------- clients shared by a run
+
+
+class AsyncClient(Protocol):
+    async def aclose(self) -> None: ...
+
+
+C = TypeVar("C", bound=AsyncClient)
+
+
+class RunClients:
+    """The clients that the async checks of one run share, one per kind (``"http"``), made on first
+    use inside the run's event loop and closed when the run ends. What a client keeps is settings
+    and prepared objects, never connections: every check still opens its own."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, AsyncClient] = {}
+
+    def get(self, kind: str, make: Callable[[], C]) -> C:
+        client = self._made.get(kind)
+        if client is None:
+            client = self._made[kind] = make()
+        return client  # type: ignore[return-value]  # one kind, one maker
+
+    async def aclose(self) -> None:
+        made, self._made = list(self._made.values()), {}
+        for client in made:
+            await client.aclose()
+
+
+# set by the runner's event loop for the checks it runs; None outside a run (a probe called alone)
+RUN_CLIENTS: contextvars.ContextVar[Optional[RunClients]] = contextvars.ContextVar("run_clients", default=None)
 
 
 def now() -> datetime:

@@ -1,25 +1,35 @@
-"""HTTP(S) probe: one request through ``requests``, checked against ``HttpExpect``.
+"""HTTP(S) probe: one request, checked against ``HttpExpect``; blocking through ``requests``, or async.
 
-A fresh ``requests.Session`` per check: nothing is shared between threads, and
-each check measures a real connect. The timeout is a total deadline (see
-``base.Deadline``); the body is read up to ``BODY_LIMIT`` bytes.
+Blocking (:func:`probe`, for ``statusgen check``, restart hooks' neighbours and
+anything outside a run): a fresh ``requests.Session`` per check, nothing shared
+between threads. Async (:func:`probe_async`, what the runner uses): the run's
+:class:`~generator.probes.http_client.AsyncHttpClient` (aiohttp; environment read
+once, TLS contexts prepared once), one event loop for every check; it costs about
+a third of the CPU per check. Both open a new connection per check, so each
+measures a real connect; the timeout is a total deadline (see ``base.Deadline``)
+that a trickling server cannot stretch; the body is read up to ``BODY_LIMIT``
+bytes; the same expectations and error texts apply.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import os
 import re
 import threading
 from typing import Any, Optional
 
+import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from generator.models import Check, CheckStatus, Monitor
-from generator.probes.base import Deadline, describe_error, make_check, now
+from generator.probes.base import RUN_CLIENTS, Deadline, describe_error, make_check, now
+from generator.probes.http_client import AsyncHttpClient
 from generator.probes.http_spec import KEYS, HttpExpect, HttpSpec, JsonAssertion
 from generator.probes.probetype import ProbeType
 
@@ -148,17 +158,31 @@ def probe(monitor: Monitor, timeout: float) -> Check:
             response.close()
         session.close()
         deadline.close()
+    final_url = response.url if response.url != spec.url else None
+    return verdict(monitor, started, latency_ms, response.status_code, body, response.encoding, truncated, final_url)
 
+
+def verdict(
+    monitor: Monitor,
+    started: Any,
+    latency_ms: float,
+    code: int,
+    body: bytes,
+    encoding: Optional[str],
+    truncated: bool,
+    final_url: Optional[str],
+) -> Check:
+    """The check for an answer that arrived: its expectations, then ``degraded_after``."""
+    spec = monitor.spec
+    assert isinstance(spec, HttpSpec)
     details: dict[str, Any] = {}
-    if response.url != spec.url:
-        details["final_url"] = response.url
+    if final_url is not None:
+        details["final_url"] = final_url
     if truncated:
         details["body_truncated"] = True
-    failure = evaluate(spec.expect, response.status_code, body, response.encoding, truncated)
+    failure = evaluate(spec.expect, code, body, encoding, truncated)
     if failure:
-        return make_check(
-            monitor, started, CheckStatus.DOWN, latency_ms=latency_ms, code=response.status_code, error=failure, details=details
-        )
+        return make_check(monitor, started, CheckStatus.DOWN, latency_ms=latency_ms, code=code, error=failure, details=details)
     limit = spec.expect.degraded_after
     if limit is not None and latency_ms > limit * 1000.0:
         return make_check(
@@ -166,11 +190,75 @@ def probe(monitor: Monitor, timeout: float) -> Check:
             started,
             CheckStatus.DEGRADED,
             latency_ms=latency_ms,
-            code=response.status_code,
+            code=code,
             error=f"slow: {latency_ms:.0f} ms > {limit * 1000.0:.0f} ms",
             details=details,
         )
-    return make_check(monitor, started, CheckStatus.UP, latency_ms=latency_ms, code=response.status_code, details=details)
+    return make_check(monitor, started, CheckStatus.UP, latency_ms=latency_ms, code=code, details=details)
+
+
+# --------------------------------------------------------------------------- async
+
+
+async def probe_async(monitor: Monitor, timeout: float) -> Check:
+    """:func:`probe` on an event loop, with the run's client (or one of its own outside a run)."""
+    if not isinstance(monitor.spec, HttpSpec):
+        raise TypeError(f"monitor {monitor.id}: http probe needs an HttpSpec")
+    clients = RUN_CLIENTS.get()
+    if clients is not None:
+        return await _probe_async(clients.get("http", AsyncHttpClient), monitor, monitor.spec, timeout)
+    client = AsyncHttpClient()
+    try:
+        return await _probe_async(client, monitor, monitor.spec, timeout)
+    finally:
+        await client.aclose()
+
+
+async def _probe_async(client: AsyncHttpClient, monitor: Monitor, spec: HttpSpec, timeout: float) -> Check:
+    if client.environment.blocking_only(spec.url):  # a netrc file or a SOCKS proxy: requests knows those
+        return await asyncio.to_thread(probe, monitor, timeout)
+    started = now()
+    deadline = Deadline(timeout)  # the total budget is aiohttp's own timer here: no socket to watch
+    code: Optional[int] = None
+    try:
+        # ceil_threshold: aiohttp would round deadlines over 5 s up to a whole second
+        total = aiohttp.ClientTimeout(total=max(deadline.remaining(), 0.001), ceil_threshold=math.inf)
+        async with client.session() as session, session.request(
+            spec.method.upper(),
+            spec.url,
+            headers=dict(spec.headers),
+            data=spec.body.encode("utf-8") if spec.body is not None else None,
+            allow_redirects=spec.follow_redirects,
+            max_redirects=MAX_REDIRECTS,
+            ssl=client.ssl_for(spec),
+            proxy=client.environment.proxy_for(spec.url),
+            timeout=total,
+        ) as response:
+            code = response.status
+            body, truncated = await _read_body_async(response.content)
+            latency_ms = deadline.elapsed_ms()
+            final = str(response.url) if response.history else None  # a redirect was followed
+            encoding = requests.utils.get_encoding_from_headers(response.headers)  # the charset requests would use
+    except Exception as exc:  # every network failure becomes a short reason, in requests' words
+        if isinstance(exc, aiohttp.TooManyRedirects):
+            error = f"TooManyRedirects: Exceeded {MAX_REDIRECTS} redirects."
+        else:
+            error = deadline.timed_out() if deadline.expired else describe_error(exc, timeout)
+        return make_check(monitor, started, CheckStatus.DOWN, latency_ms=deadline.elapsed_ms(), code=code, error=error)
+    return verdict(monitor, started, latency_ms, code, body, encoding, truncated, final)
+
+
+async def _read_body_async(stream: aiohttp.StreamReader) -> tuple[bytes, bool]:
+    """Up to BODY_LIMIT bytes; (body, truncated), as :func:`_read_body` (the timeout bounds a trickle)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < BODY_LIMIT:
+        chunk = await stream.readany()
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[:BODY_LIMIT], True
 
 
 # --------------------------------------------------------------------------- expectations
@@ -282,4 +370,6 @@ def check_json(assertion: JsonAssertion, document: Any) -> str:
     return ""
 
 
-TYPE = ProbeType(name="http", doc="an HTTP(S) request answers as expected", spec=HttpSpec, keys=KEYS, probe=probe)
+TYPE = ProbeType(
+    name="http", doc="an HTTP(S) request answers as expected", spec=HttpSpec, keys=KEYS, probe=probe, async_probe=probe_async
+)

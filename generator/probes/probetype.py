@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from generator.config.keys import ABSENT, Key, SpecContext, read_keys
 from generator.models import Check, Monitor
@@ -19,6 +19,9 @@ from generator.models import Check, Monitor
 # ``probe(monitor, timeout) -> Check``: DOWN with a short, masked reason for every failure it
 # understands; anything it raises is turned into a DOWN check by the runner
 Probe = Callable[[Monitor, float], Check]
+# the same contract as a coroutine: a type may declare one, and the runner then runs its checks on
+# one event loop (shared clients, no thread per check) instead of the worker pool
+AsyncProbe = Callable[[Monitor, float], Awaitable[Check]]
 # rules across keys, once the spec is built: report problems through the context, False when any
 SpecCheck = Callable[[Any, SpecContext], bool]
 
@@ -31,6 +34,7 @@ class ProbeType:
     keys: tuple[Key, ...]
     probe: Probe
     check: SpecCheck | None = None
+    async_probe: AsyncProbe | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:

@@ -14,6 +14,10 @@ attempts start longest-worst-case first (timeout x attempts + backoffs).
 Each attempt runs under its probe's own deadline (``monitor.timeout``); should a
 probe overrun it by more than a grace period the runner stops waiting, records
 DOWN and leaves the stuck thread behind (daemon, not counted against the bound).
+
+Where a monitor's type declares an async probe (http), its attempts run as tasks
+on one event loop thread (:mod:`generator.run.lanes`) instead of worker
+threads, under the same scheduling; an abandoned task is cancelled.
 """
 
 from __future__ import annotations
@@ -21,19 +25,21 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Generic, Iterable, Optional, TypeVar
+from typing import Any, Callable, Iterable, Optional
 from urllib.parse import urlsplit
 
 from generator.models import Canary, Check, CheckStatus, Monitor, Settings
 from generator.probes import PROBES
 from generator.probes.base import describe_error, mask_details, seconds_text, short
 from generator.probes.http_spec import HttpExpect, HttpSpec
+from generator.probes.probetype import AsyncProbe
+from generator.probes.registry import BY_NAME
 from generator.probes.tcp import TcpSpec
+from generator.run.lanes import AsyncLane, Ticket, Workers
 from generator.timeutil import utcnow
 
 Clock = Callable[[], datetime]
@@ -53,19 +59,46 @@ def attempt(monitor: Monitor, clock: Optional[Clock] = None) -> Check:
     try:
         if probe is None:
             raise LookupError(f"unknown probe type {monitor.type!r} (known: {', '.join(sorted(PROBES))})")
-        check = probe(monitor, monitor.timeout)
-        if not isinstance(check, Check):
-            raise TypeError(f"probe {monitor.type!r} returned {type(check).__name__}, not a Check")
+        check = _checked(monitor, probe(monitor, monitor.timeout))
     except Exception as exc:  # one broken monitor never stops the others
-        reason = str(exc) if isinstance(exc, (LookupError, TypeError)) else describe_error(exc, monitor.timeout)
-        check = Check(
-            monitor_id=monitor.id,
-            time=started,
-            status=CheckStatus.DOWN,
-            latency_ms=round((time.monotonic() - t0) * 1000.0, 1),
-            error=f"probe error: {reason}",
-        )
+        check = _probe_error(monitor, started, t0, exc)
     return _clean(check, monitor, started)
+
+
+async def attempt_async(monitor: Monitor, probe: AsyncProbe, clock: Optional[Clock] = None) -> Check:
+    """:func:`attempt` for a type's async probe (run on the async lane's loop)."""
+    started = (clock or utcnow)()
+    t0 = time.monotonic()
+    try:
+        check = _checked(monitor, await probe(monitor, monitor.timeout))
+    except Exception as exc:
+        check = _probe_error(monitor, started, t0, exc)
+    return _clean(check, monitor, started)
+
+
+def async_probe(monitor: Monitor) -> Optional[AsyncProbe]:
+    """The async probe of the monitor's type, unless the blocking probe in PROBES was replaced."""
+    probe_type = BY_NAME.get(monitor.type)
+    if probe_type is None or probe_type.async_probe is None or PROBES.get(monitor.type) is not probe_type.probe:
+        return None
+    return probe_type.async_probe
+
+
+def _checked(monitor: Monitor, check: Any) -> Check:
+    if not isinstance(check, Check):
+        raise TypeError(f"probe {monitor.type!r} returned {type(check).__name__}, not a Check")
+    return check
+
+
+def _probe_error(monitor: Monitor, started: datetime, t0: float, exc: Exception) -> Check:
+    reason = str(exc) if isinstance(exc, (LookupError, TypeError)) else describe_error(exc, monitor.timeout)
+    return Check(
+        monitor_id=monitor.id,
+        time=started,
+        status=CheckStatus.DOWN,
+        latency_ms=round((time.monotonic() - t0) * 1000.0, 1),
+        error=f"probe error: {reason}",
+    )
 
 
 def _clean(check: Check, monitor: Monitor, started: datetime) -> Check:
@@ -110,58 +143,6 @@ def probe_with_retries(
 # --------------------------------------------------------------------------- the pool
 
 
-T = TypeVar("T")
-
-
-class _Workers(Generic[T]):
-    """Reusable daemon threads, created only when no idle one is free."""
-
-    def __init__(self, name: str = "probe") -> None:
-        self._tasks: queue.SimpleQueue[Optional[tuple[Callable[[], T], Callable[[T], None]]]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._idle = 0
-        self._live = 0
-        self._closed = False
-        self._name = name
-        self._counter = itertools.count(1)
-        self.peak = 0
-
-    def submit(self, task: Callable[[], T], then: Callable[[T], None]) -> None:
-        """Run ``task`` on a worker, then ``then(result)`` once the worker counts as idle again
-        (so the scheduler, woken by ``then``, reuses it instead of starting another thread)."""
-        with self._lock:
-            if self._idle > 0:
-                self._idle -= 1  # reserve an idle worker for this task
-            else:
-                self._live += 1
-                self.peak = max(self.peak, self._live)
-                threading.Thread(target=self._loop, name=f"{self._name}-{next(self._counter)}", daemon=True).start()
-        self._tasks.put((task, then))
-
-    def _loop(self) -> None:
-        while True:
-            item = self._tasks.get()
-            if item is None:
-                with self._lock:
-                    self._live -= 1
-                return
-            task, then = item
-            result = task()
-            with self._lock:
-                if self._closed:  # finished after the run ended (an abandoned probe): go away
-                    self._live -= 1
-                    return
-                self._idle += 1
-            then(result)
-
-    def shutdown(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, 0
-        for _ in range(idle):
-            self._tasks.put(None)
-
-
 @dataclass
 class _Job:
     index: int
@@ -176,6 +157,7 @@ class _Running:
     hard_deadline: float
     parked: bool = False
     abandoned: bool = False
+    ticket: Optional[Ticket] = None  # an attempt on the async lane
 
 
 @dataclass
@@ -228,15 +210,22 @@ def run_probes(
     done: queue.SimpleQueue[tuple[int, Check]] = queue.SimpleQueue()
     running: dict[int, _Running] = {}
     ids = itertools.count()
-    workers: _Workers[Check] = _Workers()
+    workers: Workers[Check] = Workers()
+    lane: Optional[AsyncLane[Check]] = None
     remaining = len(monitors)
 
     def launch(job: _Job) -> None:
+        nonlocal lane
         key = next(ids)
         now = time.monotonic()
-        running[key] = _Running(job, now, now + max(job.monitor.timeout, 0.0) + OVERRUN_GRACE)
+        running[key] = run = _Running(job, now, now + max(job.monitor.timeout, 0.0) + OVERRUN_GRACE)
         monitor = job.monitor
-        workers.submit(lambda: attempt(monitor, clock), lambda check: done.put((key, check)))
+        probe = async_probe(monitor)
+        if probe is not None:
+            lane = lane or AsyncLane()
+            run.ticket = lane.submit(lambda: attempt_async(monitor, probe, clock), lambda check: done.put((key, check)))
+        else:
+            workers.submit(lambda: attempt(monitor, clock), lambda check: done.put((key, check)))
         stats.attempts += 1
         if job.made:
             stats.retries += 1
@@ -263,6 +252,8 @@ def run_probes(
                 if now >= run.hard_deadline:
                     run.abandoned = True
                     stats.abandoned += 1
+                    if run.ticket is not None:
+                        run.ticket.cancel()
                     del running[key]
                     monitor = run.job.monitor
                     settle(
@@ -309,6 +300,8 @@ def run_probes(
     finally:
         stats.peak_threads = workers.peak
         workers.shutdown()
+        if lane is not None:
+            lane.shutdown()
 
     checks = [check for check in results if check is not None]
     checks = _apply_canary(checks, settings.canary, stats)

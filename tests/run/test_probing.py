@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import datetime, timezone
@@ -12,6 +13,8 @@ from generator import report, secrets
 from generator.models import Canary, Check, CheckStatus, Monitor, Settings
 from generator.probes import PROBES
 from generator.probes.http_spec import HttpSpec
+from generator.probes.probetype import ProbeType
+from generator.probes.registry import BY_NAME
 from generator.probes.tcp import TcpSpec
 from generator.run import probing as runner
 from tests.support.servers import HangingServer, HttpServer, TcpListener, closed_port
@@ -220,3 +223,75 @@ def test_longest_worst_case_starts_first(monkeypatch):
     assert [c.monitor_id for c in checks] == ["m0", "m1", "m2", "m3"]
     assert runner.worst_case(monitors[2]) == pytest.approx(2.0 * 3 + 0.5 + 1.0)
     assert started == ["m2", "m1", "m0", "m3"]  # 7.5 s, 5 s, then ties in their given order
+
+
+# --------------------------------------------------------------------------- the async lane (http)
+
+
+def test_a_thousand_healthy_endpoints_all_up_on_the_event_loop():
+    with HttpServer(request_queue_size=1024) as srv:
+        for i in range(1000):
+            srv.route(f"/svc/{i}", 200, f"service {i} ok")
+        monitors = [http(f"svc{i}", srv.url(f"/svc/{i}")) for i in range(1000)]
+        probed = runner.run_probes(monitors, Settings())
+    assert [c.monitor_id for c in probed.checks] == [m.id for m in monitors]
+    assert all(c.status is CheckStatus.UP and c.code == 200 for c in probed.checks)
+    assert probed.stats.attempts == 1000 and probed.stats.retries == 0
+    assert probed.stats.peak_threads == 0  # no worker thread: every http attempt ran on the loop
+    assert sum(srv.hits[f"/svc/{i}"] for i in range(1000)) == 1000
+
+
+def test_a_hanging_server_among_healthy_ones(server):
+    with HangingServer() as hang:
+        monitors = [http(f"ok{i}", server.url("/ok")) for i in range(40)]
+        monitors.insert(17, http("hang", hang.url("/"), timeout=0.6, retries=1, backoff=0.1))
+        start = time.monotonic()
+        probed = runner.run_probes(monitors, Settings(concurrency=4), park_after=0.1)
+        took = time.monotonic() - start
+    hung = probed.checks[17]
+    assert (hung.monitor_id, hung.status, hung.attempts, hung.error) == ("hang", CheckStatus.DOWN, 2, "timed out after 0.6s")
+    assert all(c.status is CheckStatus.UP for i, c in enumerate(probed.checks) if i != 17)
+    assert max(t for mid, t in probed.stats.finished_at.items() if mid != "hang") < 0.6  # none waited for it
+    assert 1.3 <= took < 2.5  # its own chain: 0.6 s + 0.1 s + 0.6 s
+
+
+def test_blocking_types_and_replaced_probes_stay_on_worker_threads(monkeypatch, server):
+    threads: list[str] = []
+
+    def recording(monitor, timeout):
+        threads.append(threading.current_thread().name)
+        return Check(monitor.id, datetime.now(timezone.utc), CheckStatus.UP)
+
+    monkeypatch.setitem(PROBES, "http", recording)  # a replaced blocking probe is what runs
+    with TcpListener() as listener:
+        checks = runner.run_probes([http("a", server.url("/ok")), tcp("b", listener.port)], Settings()).checks
+    assert [c.status for c in checks] == [CheckStatus.UP, CheckStatus.UP]
+    assert threads and all(name.startswith("probe-") for name in threads)
+
+
+def test_an_overrunning_async_probe_is_abandoned_and_cancelled(monkeypatch):
+    cancelled = threading.Event()
+
+    async def sleepy(monitor, timeout):
+        try:
+            await asyncio.sleep(30)  # ignores its own timeout
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return Check(monitor.id, datetime.now(timezone.utc), CheckStatus.UP)
+
+    def blocking(monitor, timeout):
+        raise AssertionError("the async probe should have run")
+
+    kind = ProbeType(name="sleepy", doc="test", spec=HttpSpec, keys=(), probe=blocking, async_probe=sleepy)
+    monkeypatch.setitem(BY_NAME, "sleepy", kind)
+    monkeypatch.setitem(PROBES, "sleepy", blocking)
+    monkeypatch.setattr(runner, "OVERRUN_GRACE", 0.2)
+    monitor = Monitor(id="z", name="z", type="sleepy", spec=HttpSpec(url="http://unused"), timeout=0.1, retries=0)
+    start = time.monotonic()
+    probed = runner.run_probes([monitor], Settings())
+    assert time.monotonic() - start < 1.5
+    [check] = probed.checks
+    assert check.status is CheckStatus.DOWN and "abandoned" in check.error
+    assert probed.stats.abandoned == 1
+    assert cancelled.wait(2)  # the task was cancelled, not left holding its socket
