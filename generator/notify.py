@@ -27,10 +27,10 @@ from typing import Any, Callable, Optional
 import apprise
 
 from generator.history.ledger import Ledger
-from generator.incidents.text import downtime, utc_time
+from generator.incidents.text import utc_time
 from generator.models import Monitor, NotifyTarget, Transition, TransitionKind
 from generator.secrets import mask, mask_logs
-from generator.timeutil import parse_iso, to_iso, utcnow
+from generator.timeutil import format_duration, parse_iso, to_iso, utcnow
 
 log = logging.getLogger("statusgen.notify")
 mask_logs("apprise", "urllib3.connectionpool")  # both log target URLs, and URLs carry tokens
@@ -154,7 +154,7 @@ def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[
     kind = transition.kind
     if kind is TransitionKind.RESOLVED:
         title = f"[resolved] {name} is back up"
-        lines = [f"**{name}** recovered at {utc_time(transition.time)} after {downtime(started, transition.time)} {impact}."]
+        lines = [f"**{name}** recovered at {utc_time(transition.end)} after {format_duration(transition.downtime)} {impact}."]
         notify_type = "success"
     elif kind is TransitionKind.ESCALATED:
         title = f"[{severity}] {name} is now {impact}"

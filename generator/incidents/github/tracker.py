@@ -33,6 +33,7 @@ from generator.incidents.github.client import (
 )
 from generator.incidents.github.mirror import Issue, IssueMirror, MemoryCache
 from generator.incidents.github.trust import Trust
+from generator.incidents.text import resolution
 from generator.models import (
     Incident,
     Maintenance,
@@ -41,7 +42,7 @@ from generator.models import (
     Transition,
     TransitionKind,
 )
-from generator.timeutil import utcnow
+from generator.timeutil import to_iso, utcnow
 
 log = logging.getLogger("statusgen.github")
 
@@ -112,7 +113,7 @@ class GitHubTracker(Tracker):
             and (text.marker_of(previous.get("body")) or {}).get("monitor") == monitor.id
         ):
             return self._reopen(previous, monitor, transition)
-        started = transition.started or transition.time
+        started = transition.first_started
         names = L.incident_labels(monitor.id, transition.impact)
         self._ensure_labels(names)
         body = text.issue_body(monitor, transition, started, text.monitor_url(self.site_url, monitor.id))
@@ -159,14 +160,16 @@ class GitHubTracker(Tracker):
         if issue["state"] == "closed" and L.RESOLVED in issue["labels"]:
             return  # resolved already (a re-run): nothing to add
         marker = text.marker_of(issue.get("body")) or {}
-        started = (transition.started or text.parse_time(marker.get("started"))
+        started = (text.parse_time(marker.get("started")) or transition.started
                    or text.parse_time(issue.get("created_at")) or transition.time)
-        self._post_event(str(issue["number"]), "resolved", transition.time,
-                         text.resolve_text(monitor, transition, started))
+        end, seconds = resolution(transition, started, down_before=text.marker_seconds(marker, "down_s") or 0.0,
+                                  reopened=text.parse_time(marker.get("reopened")))
+        self._post_event(str(issue["number"]), "resolved", end, text.resolve_text(monitor, transition, end, seconds))
         names = [*issue["labels"], *([L.RESOLVED] if L.RESOLVED not in issue["labels"] else [])]
         self._ensure_labels(names)
+        body = text.with_marker(issue.get("body"), resolved=to_iso(end), down_s=round(seconds, 3), reopened=None)
         closed = self.api.update_issue(issue["number"], {"state": "closed", "state_reason": "completed",
-                                                         "labels": names})
+                                                         "labels": names, "body": body})
         self.mirror.merge_issue(closed)
         self.mirror.save()
 
@@ -214,7 +217,11 @@ class GitHubTracker(Tracker):
     def _reopen(self, issue: Issue, monitor: Monitor, transition: Transition) -> str:
         names = L.with_impact([n for n in issue["labels"] if n != L.RESOLVED], transition.impact)
         self._ensure_labels(names)
-        change: dict[str, Any] = {"state": "open", "labels": names}
+        marker = text.marker_of(issue.get("body")) or {}
+        down = max(transition.down_before, text.marker_seconds(marker, "down_s") or 0.0)
+        body = text.with_marker(issue.get("body"), resolved=None, down_s=round(down, 3),
+                                reopened=to_iso(transition.started or transition.time))
+        change: dict[str, Any] = {"state": "open", "labels": names, "body": body}
         if text.is_tool_title(issue["title"], monitor):  # not reworded by a person
             change["title"] = text.title(monitor, transition.impact)
         self.mirror.merge_issue(self.api.update_issue(issue["number"], change))
