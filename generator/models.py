@@ -136,6 +136,8 @@ class Settings:
     canary: Optional[Canary] = None
     quorum: int = 1  # regions that must see a monitor down
     regions: tuple[str, ...] = ()
+    stale_after: Optional[float] = None  # seconds; None = three expected intervals, at least 15 min (freshness)
+    notify_every: float = 1800.0  # seconds: a flapping incident notifies at most this often
 
 
 @dataclass(frozen=True)

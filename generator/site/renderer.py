@@ -108,6 +108,8 @@ class Renderer:
             duration=self.duration,
             lasted=self.lasted,
             seconds_text=self.seconds_text,
+            age=self.age,
+            stale_names=", ".join(view.monitor.name for view in self.views if view.stale),
             monitor_page=lambda monitor_id: links.monitor_page(monitor_id),
             incident_page=lambda key: self.incident_pages.get(key, links.incident_page(key)),
             maintenance_page=lambda key: self.maintenance_pages.get(key, links.maintenance_page(key)),
@@ -146,6 +148,10 @@ class Renderer:
 
     def duration(self, start: datetime, end: Optional[datetime]) -> str:
         return self.seconds_text(((end or self.now) - start).total_seconds())
+
+    def age(self, moment: Optional[datetime]) -> str:
+        """How long before the build ``moment`` was ("2h 5m"), from the data's own times."""
+        return self.seconds_text((self.now - moment).total_seconds()) if moment is not None else ""
 
     def lasted(self, incident: Incident) -> str:
         """An incident's downtime as its tracker recorded it (the sum of its down intervals), or so far."""
