@@ -331,6 +331,19 @@ def check_resolution_is_the_recorded_time_not_the_close(h: Harness) -> None:
     assert "after 7s of downtime" in timeline_text(done).replace("**", "")
 
 
+def check_rapid_flaps_fold_into_one_updated_entry(h: Harness) -> None:
+    # 20 flaps: opened, resolved, then 19 x (reopened, resolved) -- one flap entry, rewritten each time
+    key, transitions = _flapping(h, "DU" * 20)
+    assert len(transitions) == 40 and transitions[-1].flaps == 19
+    done = one(h.new_tracker(), key)
+    entries = [e for e in done.timeline if e.kind != "detected"] + list(done.comments)
+    assert len(entries) == 2, [(e.kind, e.text) for e in done.timeline]  # the first resolution + the flap entry
+    flap = done.timeline[-1]
+    assert flap.kind == "resolved" and abs(flap.time - transitions[-1].time) < SECOND
+    assert "20 outages since" in flap.text and f"after {format_duration(transitions[-1].downtime)}" in flap.text
+    assert done.downtime == transitions[-1].downtime
+
+
 CONTRACT: list[Callable[[Harness], None]] = [
     value for name, value in sorted(globals().items()) if name.startswith("check_") and callable(value)
 ]

@@ -20,6 +20,7 @@ from typing import Any
 
 from generator.fsutil import atomic_write_text
 from generator.incidents.base import Tracker, TrackerError
+from generator.incidents.flaps import flap_text, fold_timeline, is_flapping
 from generator.incidents.labels import incident_labels
 from generator.incidents.markdown import (
     Document,
@@ -358,9 +359,12 @@ class FilesTracker(Tracker):
         self._set_impact(meta, monitor, transition.impact, resolved=False)
         self._touch(meta, transition.time)
         what = "down" if transition.impact is Impact.DOWN else "degraded"
-        body = add_timeline_entry(
-            document.body, TimelineEntry(transition.time, "reopened", f"{what} again, {describe_check(transition.check)}")
-        )
+        if is_flapping(transition):  # one flap line, updated, however often it flaps
+            body = fold_timeline(document.body, TimelineEntry(transition.time, "reopened",
+                                                              flap_text(monitor.name, transition)))
+        else:
+            body = add_timeline_entry(document.body, TimelineEntry(
+                transition.time, "reopened", f"{what} again, {describe_check(transition.check)}"))
         self._save(path, meta, body)
         return key
 
@@ -416,7 +420,11 @@ class FilesTracker(Tracker):
         text = f"{monitor.name} is back up after {lasted} of downtime."
         if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
             text = f"Closed after {lasted}: {transition.check.error or 'no data'}."
-        body = add_timeline_entry(document.body, TimelineEntry(ended, "resolved", text))
+        if is_flapping(transition) and transition.check.status is not CheckStatus.NO_DATA:
+            entry = TimelineEntry(ended, "resolved", flap_text(monitor.name, transition, end=ended, seconds=seconds))
+            body = fold_timeline(document.body, entry)
+        else:
+            body = add_timeline_entry(document.body, TimelineEntry(ended, "resolved", text))
         self._save(path, meta, body)
 
 

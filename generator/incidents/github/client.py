@@ -247,6 +247,9 @@ class RepoApi:
         return self.client.call("POST", f"{self._path}/issues/{number}/comments", body={"body": body},
                                 reconcile=reconcile)
 
+    def update_comment(self, comment_id: int, body: str) -> dict[str, Any]:
+        return self.client.call("PATCH", f"{self._path}/issues/comments/{comment_id}", body={"body": body})
+
     def list_labels(self) -> list[dict[str, Any]]:
         return self.client.list(f"{self._path}/labels", {"per_page": 100})
 

@@ -212,8 +212,8 @@ def event_id(number: int, kind: str, moment: datetime, text: str) -> str:
     return hashlib.sha1(f"{number}|{kind}|{to_iso(moment)}|{text}".encode()).hexdigest()[:16]
 
 
-def event_comment(event: str, kind: str, moment: datetime, text: str) -> str:
-    marker = json.dumps({"id": event, "kind": kind, "time": to_iso(moment)}, separators=(",", ":"))
+def event_comment(event: str, kind: str, moment: datetime, text: str, **extra: Any) -> str:
+    marker = json.dumps({"id": event, "kind": kind, "time": to_iso(moment), **extra}, separators=(",", ":"))
     return secrets.mask(f"<!-- statusgen-event {marker} -->\n{text}")
 
 

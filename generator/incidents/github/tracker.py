@@ -24,6 +24,7 @@ from typing import Any
 from generator import secrets
 from generator.incidents import labels as L
 from generator.incidents.base import JsonCache, Tracker, TrackerError
+from generator.incidents.flaps import flap_text, is_flapping
 from generator.incidents.github import text
 from generator.incidents.github.client import (
     GitHubClient,
@@ -31,10 +32,12 @@ from generator.incidents.github.client import (
     RequestError,
     RetryPolicy,
 )
+from generator.incidents.github.flapfold import FlapComment
 from generator.incidents.github.mirror import Issue, IssueMirror, MemoryCache
 from generator.incidents.github.trust import Trust
 from generator.incidents.text import resolution
 from generator.models import (
+    CheckStatus,
     Incident,
     Maintenance,
     Monitor,
@@ -92,6 +95,7 @@ class GitHubTracker(Tracker):
         self.api = RepoApi(self.client, repo)
         self.mirror = IssueMirror(cache if cache is not None else MemoryCache(), repo)
         self.trust = Trust(self.mirror, hashlib.sha256(token.encode()).hexdigest()[:16], self.api.login)
+        self.flaps = FlapComment(self.api, self.mirror, self.trust)
         self._synced = False
         self.problems: list[str] = []  # e.g. unreadable maintenance issues
 
@@ -164,7 +168,11 @@ class GitHubTracker(Tracker):
                    or text.parse_time(issue.get("created_at")) or transition.time)
         end, seconds = resolution(transition, started, down_before=text.marker_seconds(marker, "down_s") or 0.0,
                                   reopened=text.parse_time(marker.get("reopened")))
-        self._post_event(str(issue["number"]), "resolved", end, text.resolve_text(monitor, transition, end, seconds))
+        if is_flapping(transition) and transition.check.status is not CheckStatus.NO_DATA:
+            self.flaps.write(issue["number"], "resolved", end, flap_text(monitor.name, transition, end=end,
+                                                                           seconds=seconds))
+        else:
+            self._post_event(str(issue["number"]), "resolved", end, text.resolve_text(monitor, transition, end, seconds))
         names = [*issue["labels"], *([L.RESOLVED] if L.RESOLVED not in issue["labels"] else [])]
         self._ensure_labels(names)
         body = text.with_marker(issue.get("body"), resolved=to_iso(end), down_s=round(seconds, 3), reopened=None)
@@ -226,7 +234,10 @@ class GitHubTracker(Tracker):
             change["title"] = text.title(monitor, transition.impact)
         self.mirror.merge_issue(self.api.update_issue(issue["number"], change))
         self.mirror.save()
-        self._post_event(str(issue["number"]), "reopened", transition.time, text.reopen_text(monitor, transition))
+        if is_flapping(transition):  # one comment, edited, however often it flaps
+            self.flaps.write(issue["number"], "reopened", transition.time, flap_text(monitor.name, transition))
+        else:
+            self._post_event(str(issue["number"]), "reopened", transition.time, text.reopen_text(monitor, transition))
         return str(issue["number"])
 
     def _post_event(self, key: str, kind: str, moment: datetime, words: str) -> None:
