@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from generator.incidents import labels as L
 from generator.incidents.base import JsonCache
+from generator.incidents.github.foreign import UPPTIME_LABEL, is_listed
 from generator.incidents.github.text import marker_of, parse_time
 from generator.timeutil import to_iso
 
@@ -184,7 +185,9 @@ class IssueMirror:
         full_at = parse_time(data.get("full_synced"))
         full = full_at is None or (now - full_at).total_seconds() >= full_every
         seen: set[str] = set()
-        for label in LISTED:
+        # Upptime's incidents (label "status"): listed on a full sync, and on every sync once there are some
+        upptime = full or any(UPPTIME_LABEL in i["labels"] for i in self.issues())
+        for label in LISTED + ((UPPTIME_LABEL,) if upptime else ()):
             # ``since`` is the newest change already known, in the remote's own clock (no skew with
             # this runner); the small overlap catches a change committed during the last list.
             times = [parse_time(i["updated_at"]) for i in self.issues() if label in i["labels"]]
@@ -200,7 +203,7 @@ class IssueMirror:
             for number in [n for n in data["issues"] if n not in seen]:
                 del data["issues"][number]
         for entry in self.issues():
-            if L.INCIDENT in entry["labels"] and entry["comments_count"] != len(entry["comment_list"]):
+            if is_listed(entry["labels"]) and entry["comments_count"] != len(entry["comment_list"]):
                 self.refresh_comments(source, entry["number"], incremental=True)
         data["synced"] = to_iso(now)
         if full:

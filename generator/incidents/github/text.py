@@ -22,6 +22,7 @@ import yaml
 
 from generator import secrets
 from generator.incidents import labels as L
+from generator.incidents.github.foreign import read_foreign, strip_kener_times
 from generator.incidents.markdown import FieldError, parse_window
 from generator.incidents.text import (
     human_time,
@@ -234,6 +235,13 @@ def read_incident(issue: Issue, authors: Authors, clock: Callable[[], datetime])
     resolved = issue["state"] == "closed"
     # the recorded end and downtime (the marker), never GitHub's closed_at when the tool wrote them
     recorded = parse_time((marker or {}).get("resolved"))
+    impact = L.impact_from(issue["labels"])
+    body = strip_markers(issue["body"])
+    foreign = None if automated else read_foreign(issue)
+    if foreign is not None:  # a Kener or Upptime incident: its own words for monitor, impact, start and end
+        monitor_id = foreign.monitor_id or monitor_id
+        impact, started, recorded = foreign.impact, foreign.started or started, foreign.resolved
+        body = strip_kener_times(body)
     timeline = [TimelineEntry(started, "detected", strip_markers(issue["body"]).split("\n\n")[0])] if automated else []
     comments: list[Comment] = []
     for c in issue["comment_list"]:
@@ -249,13 +257,13 @@ def read_incident(issue: Issue, authors: Authors, clock: Callable[[], datetime])
         key=str(issue["number"]),
         title=issue["title"],
         monitor_id=monitor_id,
-        impact=L.impact_from(issue["labels"]),
+        impact=impact,
         status="resolved" if resolved else "open",
         started=started,
         resolved=(recorded or parse_time(issue["closed_at"]) if resolved else None),
         automated=automated,
         url=issue["html_url"],
-        body=strip_markers(issue["body"]),
+        body=body,
         labels=tuple(issue["labels"]),
         timeline=tuple(sorted(timeline, key=lambda e: e.time)),
         comments=tuple(comments),

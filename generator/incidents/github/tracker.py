@@ -33,6 +33,7 @@ from generator.incidents.github.client import (
     RetryPolicy,
 )
 from generator.incidents.github.flapfold import FlapComment
+from generator.incidents.github.foreign import is_listed
 from generator.incidents.github.mirror import Issue, IssueMirror, MemoryCache
 from generator.incidents.github.trust import Trust
 from generator.incidents.text import resolution
@@ -194,12 +195,12 @@ class GitHubTracker(Tracker):
 
     def incidents(self) -> list[Incident]:
         self._sync()
-        self.trust.ensure_for([i for i in self.mirror.issues() if L.INCIDENT in i["labels"]])
+        self.trust.ensure_for([i for i in self.mirror.issues() if is_listed(i["labels"])])
         return self.cached_incidents()
 
     def cached_incidents(self) -> list[Incident]:
         """The incidents of the last successful sync, without a request (GitHub is down)."""
-        issues = [i for i in self.mirror.issues() if L.INCIDENT in i["labels"]]
+        issues = [i for i in self.mirror.issues() if is_listed(i["labels"])]  # Upptime's "status" too
         result = [self._incident(issue) for issue in issues]
         return sorted(result, key=lambda i: (i.started, int(i.key)), reverse=True)
 
