@@ -136,6 +136,8 @@ class Settings:
     canary: Optional[Canary] = None
     quorum: int = 1  # regions that must see a monitor down
     regions: tuple[str, ...] = ()
+    stale_after: Optional[float] = None  # seconds; None = three expected intervals, at least 15 min (freshness)
+    notify_every: float = 1800.0  # seconds: a flapping incident notifies at most this often
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ class Check:
     """One monitor's result in one run (after in-run retries)."""
 
     monitor_id: str
-    time: datetime  # aware UTC: when the (last) attempt started
+    time: datetime  # aware UTC: when the first attempt started (a failure began then, not at the last retry)
     status: CheckStatus
     latency_ms: Optional[float] = None
     code: Optional[int] = None  # HTTP status code, when there is one
@@ -195,6 +197,15 @@ class MonitorState:
     incident_key: Optional[str] = None  # tracker id (issue number or file stem) once known
     last_resolved: Optional[datetime] = None  # for flap suppression
     last_incident_key: Optional[str] = None
+    # one duration (issue 12): the open incident's first start, its earlier down intervals (flaps), and
+    # while it recovers over several checks, the first good one; the same of the last incident for a flap
+    incident_opened: Optional[datetime] = None
+    incident_down_before: float = 0.0
+    incident_flaps: int = 0
+    recovering_since: Optional[datetime] = None
+    last_incident_opened: Optional[datetime] = None
+    last_incident_downtime: float = 0.0
+    last_incident_flaps: int = 0
 
     def evolve(self, **changes: Any) -> MonitorState:
         return replace(self, **changes)
@@ -215,12 +226,31 @@ class Transition:
     time: datetime
     impact: Impact  # the incident's impact after the transition
     check: Check  # the check that caused it
-    started: Optional[datetime] = None  # the incident's start
+    started: Optional[datetime] = None  # the start of the current down interval (the incident's, unless it flapped)
     incident_key: Optional[str] = None
+    opened: Optional[datetime] = None  # the incident's first start (before any flap); None = ``started``
+    down_before: float = 0.0  # seconds of the incident's down intervals before the current one (flaps)
+    flaps: int = 0  # times the incident was reopened
+    ended: Optional[datetime] = None  # RESOLVED: the first good check of the streak that resolved it
 
     @property
     def severity(self) -> Severity:
         return self.impact.severity
+
+    @property
+    def first_started(self) -> datetime:
+        """The incident's start: the first failed attempt of its first failing check."""
+        return self.opened or self.started or self.time
+
+    @property
+    def end(self) -> datetime:
+        """The incident's end (RESOLVED): the first successful check that resolved it."""
+        return self.ended or self.time
+
+    @property
+    def downtime(self) -> float:
+        """Seconds down (RESOLVED): the sum of the incident's down intervals, this last one included."""
+        return self.down_before + max(0.0, (self.end - (self.started or self.end)).total_seconds())
 
 
 # --------------------------------------------------------------------------- incidents
@@ -258,6 +288,8 @@ class Incident:
     timeline: tuple[TimelineEntry, ...] = ()
     comments: tuple[Comment, ...] = ()
     updated: Optional[datetime] = None
+    downtime: Optional[float] = None  # seconds down as the tracker recorded them (the sum of the down intervals)
+    reopened: Optional[datetime] = None  # an open incident that flapped: the start of its current down interval
 
     @property
     def severity(self) -> Severity:

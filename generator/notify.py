@@ -12,7 +12,15 @@ for each transition. Which targets hear it:
 
 A sent-ledger in the History cache (``notify-sent.json``) keyed by monitor,
 incident start, event, impact and target makes a re-run of the same transition
-silent. A failed send is logged, not recorded (so a later identical call may
+silent.
+
+Flap damping: the ledger also keeps, per incident and target, when it was last told and whether
+it was last told "down" or "up". A reopening less than ``notify_every`` (default 30 min) after the
+last message to that target is held back (counted); the recovery that follows a held reopening is
+not sent either (people were last told it is up, and it is). So a service flapping for 20 runs
+sends the opening and the first recovery, not 40 messages. A held reopening goes out, with the
+number of outages since the incident began, when the next reopening comes after ``notify_every``
+or when the service is still down at its next check (:meth:`Notifier.still_down`). A failed send is logged, not recorded (so a later identical call may
 retry), and never raises.
 """
 
@@ -27,10 +35,10 @@ from typing import Any, Callable, Optional
 import apprise
 
 from generator.history.ledger import Ledger
-from generator.incidents.text import downtime, utc_time
+from generator.incidents.text import utc_time
 from generator.models import Monitor, NotifyTarget, Transition, TransitionKind
 from generator.secrets import mask, mask_logs
-from generator.timeutil import parse_iso, to_iso, utcnow
+from generator.timeutil import format_duration, parse_iso, to_iso, utcnow
 
 log = logging.getLogger("statusgen.notify")
 mask_logs("apprise", "urllib3.connectionpool")  # both log target URLs, and URLs carry tokens
@@ -54,9 +62,10 @@ def wants(target: NotifyTarget, event: str) -> bool:
 
 class Notifier:
     def __init__(self, history: Ledger, *, clock: Callable[[], datetime] = utcnow,
-                 send: Optional[Callable[[str, str, str, str], bool]] = None) -> None:
+                 send: Optional[Callable[[str, str, str, str], bool]] = None, notify_every: float = 1800.0) -> None:
         self.history = history
         self.clock = clock
+        self.notify_every = notify_every
         self._send = send or send_apprise  # (url, title, body, notify_type) -> delivered
         self._lock = threading.Lock()
 
@@ -79,13 +88,38 @@ class Notifier:
 
     # ---------------------------------------------------------------- sending
 
+    def still_down(self, monitor: Monitor, transition: Transition, *, incident_url: Optional[str] = None,
+                   site_url: Optional[str] = None) -> list[str]:
+        """A reopening that was held back, and the service is still down at its next check: send it now."""
+        return self.notify(monitor, transition, incident_url=incident_url, site_url=site_url, release=True)
+
+    def _damped(self, ledger: dict[str, Any], thread_key: str, transition: Transition, release: bool) -> bool:
+        """Whether flap damping holds this message back (the ledger counts a held reopening)."""
+        thread = ledger.get(thread_key)
+        if not isinstance(thread, dict):
+            return False
+        if transition.kind is TransitionKind.RESOLVED:
+            return thread.get("told") == "up"  # its reopening was held: people were last told it is up
+        if transition.kind is not TransitionKind.REOPENED:
+            return False
+        if release:
+            return thread.get("told") != "up" or not thread.get("held")
+        try:
+            quiet = (transition.time - parse_iso(thread["sent_for"])).total_seconds() < self.notify_every
+        except (KeyError, TypeError, ValueError):
+            return False
+        if quiet:
+            thread["held"] = int(thread.get("held") or 0) + 1
+        return quiet
+
     def notify(self, monitor: Monitor, transition: Transition, *, incident_url: Optional[str] = None,
-               site_url: Optional[str] = None) -> list[str]:
+               site_url: Optional[str] = None, release: bool = False) -> list[str]:
         """Send this transition to the targets that want it, once each; return the (masked) URLs sent to."""
         if not monitor.notify:
             return []
         event = transition.kind.value
         started = to_iso(transition.started or transition.time)
+        first = to_iso(transition.first_started)
         impact = transition.impact.value
         severity = transition.severity.value
         title, body, kind = message(monitor, transition, incident_url=incident_url, site_url=site_url)
@@ -97,13 +131,17 @@ class Notifier:
             for target in monitor.notify:
                 if not wants(target, event):
                     continue
-                incident_id = _digest(monitor.id, started, target.url)
+                incident_id = _digest(monitor.id, first, target.url)
                 told_before = incident_id in incident_ids
                 if severity not in target.severities and not (event in FOLLOW_UPS and told_before):
                     continue
                 key = _digest(monitor.id, started, event, impact, target.url)
                 if key in ledger:
                     continue  # this exact message already went out in an earlier run
+                thread_key = "thread:" + incident_id
+                if self._damped(ledger, thread_key, transition, release):
+                    changed = True
+                    continue
                 shown = mask(target.url)
                 try:
                     delivered = self._send(target.url, title, body, kind)
@@ -120,6 +158,9 @@ class Notifier:
                     "impact": impact,
                     "incident": incident_id,  # never the URL itself: it may hold a token
                 }
+                ledger[thread_key] = {"at": to_iso(self.clock()), "incident": incident_id,
+                                      "sent_for": to_iso(transition.time), "held": 0,
+                                      "told": "up" if transition.kind is TransitionKind.RESOLVED else "down"}
                 incident_ids.add(incident_id)
                 changed = True
                 sent.append(shown)
@@ -154,7 +195,7 @@ def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[
     kind = transition.kind
     if kind is TransitionKind.RESOLVED:
         title = f"[resolved] {name} is back up"
-        lines = [f"**{name}** recovered at {utc_time(transition.time)} after {downtime(started, transition.time)} {impact}."]
+        lines = [f"**{name}** recovered at {utc_time(transition.end)} after {format_duration(transition.downtime)} {impact}."]
         notify_type = "success"
     elif kind is TransitionKind.ESCALATED:
         title = f"[{severity}] {name} is now {impact}"
@@ -168,6 +209,10 @@ def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[
         again = " again" if kind is TransitionKind.REOPENED else ""
         title = f"[{severity}] {name} is {impact}{again}"
         lines = [f"**{name}** is {impact}{again} since {utc_time(started)}."]
+        if transition.flaps:
+            title += " (flapping)"
+            lines.append(f"It has gone {impact} {transition.flaps + 1} times since {utc_time(transition.first_started)}; "
+                         "messages about it are held to one per notify_every while it flaps.")
         notify_type = "failure" if severity == "critical" else "warning"
     detail = []
     if check.code is not None:

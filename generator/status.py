@@ -32,6 +32,10 @@ Decisions (issue 4), in the order :func:`step` applies them:
   after the last resolution, the last incident is re-opened (``REOPENED`` with
   ``incident_key = state.last_incident_key``) instead of a new one.
 
+One duration: a transition carries the incident's first start (``opened``), the seconds of its
+earlier down intervals (``down_before``, after a flap), how often it flapped, and on resolution the
+first good check of the resolving streak (``ended``): its downtime is the sum of its down intervals.
+
 While no incident is open, ``incident_started`` and ``incident_impact`` hold the
 pending failing streak (its first failure, its worst impact) so that the
 incident can start at the right time even when the threshold spans several
@@ -94,6 +98,12 @@ def step(
     return _failure(monitor, state, check, _IMPACT_OF[check.status], flap_window)
 
 
+def _facts(state: MonitorState) -> dict[str, Any]:
+    """The open incident's duration facts, for its transitions."""
+    return {"opened": state.incident_opened or state.incident_started, "down_before": state.incident_down_before,
+            "flaps": state.incident_flaps}
+
+
 def _with_status(state: MonitorState, status: State, check: Check, **changes: Any) -> MonitorState:
     since = state.since if status is state.status and state.since is not None else check.time
     return state.evolve(status=status, since=since, last_check=check.time, **changes)
@@ -120,10 +130,12 @@ def _success(monitor: Monitor, state: MonitorState, check: Check) -> tuple[Monit
         )
         return new, []
     impact = state.incident_impact or Impact.DOWN
+    recovering = state.recovering_since if state.consecutive_successes and state.recovering_since else check.time
     if successes < max(1, monitor.success_threshold):
         # still recovering: the incident (and the shown status) stays as it is
         new = _with_status(
-            state, _STATE_OF[impact], check, consecutive_failures=0, consecutive_successes=successes
+            state, _STATE_OF[impact], check, consecutive_failures=0, consecutive_successes=successes,
+            recovering_since=recovering,
         )
         return new, []
     transition = Transition(
@@ -134,6 +146,8 @@ def _success(monitor: Monitor, state: MonitorState, check: Check) -> tuple[Monit
         check=check,
         started=state.incident_started,
         incident_key=state.incident_key,
+        ended=recovering,
+        **_facts(state),
     )
     new = _with_status(
         state,
@@ -147,6 +161,13 @@ def _success(monitor: Monitor, state: MonitorState, check: Check) -> tuple[Monit
         incident_key=None,
         last_resolved=check.time,
         last_incident_key=state.incident_key,
+        incident_opened=None,
+        incident_down_before=0.0,
+        incident_flaps=0,
+        recovering_since=None,
+        last_incident_opened=transition.first_started,
+        last_incident_downtime=transition.downtime,
+        last_incident_flaps=transition.flaps,
     )
     return new, [transition]
 
@@ -177,6 +198,7 @@ def _failure(
                 check=check,
                 started=state.incident_started,
                 incident_key=state.incident_key,
+                **_facts(state),
             )
         ]
 
@@ -203,6 +225,10 @@ def _failure(
         and (check.time - state.last_resolved).total_seconds() < flap_window
     )
     key = state.last_incident_key if flapping else None
+    # a flap continues the last incident: its first start, its downtime so far, one more flap
+    opened = (state.last_incident_opened or started) if flapping else started
+    down_before = state.last_incident_downtime if flapping else 0.0
+    flaps = state.last_incident_flaps + 1 if flapping else 0
     transition = Transition(
         kind=TransitionKind.REOPENED if flapping else TransitionKind.OPENED,
         monitor_id=monitor.id,
@@ -211,6 +237,9 @@ def _failure(
         check=check,
         started=started,
         incident_key=key,
+        opened=opened,
+        down_before=down_before,
+        flaps=flaps,
     )
     new = _with_status(
         state,
@@ -222,5 +251,9 @@ def _failure(
         incident_impact=worst,
         incident_started=started,
         incident_key=key,
+        incident_opened=opened,
+        incident_down_before=down_before,
+        incident_flaps=flaps,
+        recovering_since=None,
     )
     return new, [transition]

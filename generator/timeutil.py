@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 UTC = timezone.utc
@@ -53,22 +55,27 @@ def parse_duration(value: str | int | float) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def format_duration(seconds: float) -> str:
-    """Human duration: ``2h 5m``, ``45s``; never negative."""
-    seconds = max(0, int(round(seconds)))
-    days, rest = divmod(seconds, 86400)
+def whole_seconds(seconds: float) -> int:
+    """The one rounding rule for durations people read: to the nearest whole second, half up; never negative."""
+    return max(0, math.floor(seconds + 0.5))
+
+
+def _unit_text(unit: str, value: int) -> str:
+    return f"{value}{unit}"
+
+
+def format_duration(seconds: float, unit: Callable[[str, int], str] = _unit_text, sep: str = " ") -> str:
+    """Human duration, ``2h 5m``, ``45s``: the only function that says a duration (trackers, notifications,
+    console and site alike; the site passes its language's ``unit`` and ``sep``).
+
+    Whole seconds by :func:`whole_seconds`, then the two largest non-zero units of d, h, m, s.
+    """
+    rest = whole_seconds(seconds)
+    days, rest = divmod(rest, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days}d")
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    if secs or not parts:
-        parts.append(f"{secs}s")
-    return " ".join(parts[:2])
+    parts = [unit(name, value) for name, value in (("d", days), ("h", hours), ("m", minutes), ("s", secs)) if value]
+    return sep.join(parts[:2]) if parts else unit("s", 0)
 
 
 def day_of(moment: datetime) -> str:

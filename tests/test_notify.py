@@ -194,3 +194,28 @@ def test_reopened_reaches_targets_listing_opened_or_reopened_only_once(tmp_path,
     assert notifier.notify(mon, flap) == []
     assert (len(opened_only.posts), len(reopened_only.posts), len(resolved_only.posts)) == (1, 1, 0)
     assert opened_only.posts[0]["json"]["title"] == "[critical] Public API is down again"
+
+
+def test_a_reopening_after_notify_every_is_sent_with_the_count_of_outages(tmp_path, inbox):
+    from dataclasses import replace as evolve
+
+    box = inbox()
+    mon = monitor(NotifyTarget(box.url("/flaps")))
+    notifier = Notifier(make_history(tmp_path), notify_every=1800.0)
+    minute = timedelta(minutes=1)
+
+    def flap(kind, at, started, flaps):
+        return evolve(transition(kind, Impact.DOWN, START + at, started=START + started), opened=START, flaps=flaps)
+
+    sent = [
+        notifier.notify(mon, flap(TransitionKind.OPENED, 0 * minute, 0 * minute, 0)),
+        notifier.notify(mon, flap(TransitionKind.RESOLVED, 1 * minute, 0 * minute, 0)),
+        notifier.notify(mon, flap(TransitionKind.REOPENED, 2 * minute, 2 * minute, 1)),  # held: 1 min after
+        notifier.notify(mon, flap(TransitionKind.RESOLVED, 3 * minute, 2 * minute, 1)),  # held: they know it is up
+        notifier.notify(mon, flap(TransitionKind.REOPENED, 40 * minute, 40 * minute, 2)),  # 39 min after: sent
+        notifier.notify(mon, flap(TransitionKind.RESOLVED, 41 * minute, 40 * minute, 2)),  # its recovery: sent
+    ]
+    assert [bool(s) for s in sent] == [True, True, False, False, True, True]
+    reopened = box.posts[2]["json"]
+    assert reopened["title"] == "[critical] Public API is down again (flapping)"
+    assert "3 times since 2026-11-24 21:00:00 UTC" in reopened["message"]

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from generator.incidents.base import Tracker
+from generator.incidents.text import incident_seconds
 from generator.models import Check, CheckStatus, Impact, Incident, Monitor, TimelineEntry, Transition, TransitionKind
 from generator.probes.http_spec import HttpSpec
 from generator.timeutil import UTC, duration_between, format_duration
@@ -283,6 +284,64 @@ def check_changed_since(h: Harness) -> None:
     key = h.tracker.open(monitor(), opened())
     assert key in [i.key for i in h.tracker.changed_since(None)]
     assert h.tracker.changed_since(datetime(2100, 1, 1, tzinfo=UTC)) == []
+
+
+def _flapping(h: Harness, sequence: str, gap: timedelta = timedelta(minutes=1)) -> tuple[str, list[Transition]]:
+    """Drive the status machine over ``sequence`` (D down, U up; one check per ``gap``) and carry every
+    transition to the tracker, as the run does; the incident's key and the transitions."""
+    from generator.status import initial_state, step
+
+    m, state, key, found = monitor(), initial_state("api"), "", []
+    for index, letter in enumerate(sequence):
+        moment = T0 + index * gap + timedelta(milliseconds=250 * index)
+        status = CheckStatus.DOWN if letter == "D" else CheckStatus.UP
+        state, transitions = step(m, state, Check("api", moment, status, error="HTTP 503" if letter == "D" else ""))
+        for t in transitions:
+            found.append(t)
+            if t.kind in (TransitionKind.OPENED, TransitionKind.REOPENED):
+                key = h.tracker.open(m, t)
+                state = state.evolve(incident_key=key)
+            elif t.kind is TransitionKind.RESOLVED:
+                h.tracker.resolve(key, m, t)
+    return key, found
+
+
+def check_flap_downtime_is_the_sum_of_its_down_intervals(h: Harness) -> None:
+    # down 2 checks, up 3, down 1, up: down [0, 2) and [5, 6) minutes, up 3 minutes between
+    key, transitions = _flapping(h, "DDUUUDU")
+    assert [t.kind.value for t in transitions] == ["opened", "resolved", "reopened", "resolved"]
+    done = one(h.new_tracker(), key)
+    first, last = transitions[0], transitions[-1]
+    down = (transitions[1].time - first.started).total_seconds() + (last.time - transitions[2].started).total_seconds()
+    assert done.started == first.started and done.resolved == last.time
+    assert done.downtime is not None and abs(done.downtime - down) < 0.001 and last.downtime == done.downtime
+    assert incident_seconds(done, last.time) == done.downtime
+    assert f"after {format_duration(down)} of downtime" in timeline_text(done).replace("**", ""), timeline_text(done)
+
+
+def check_resolution_is_the_recorded_time_not_the_close(h: Harness) -> None:
+    # the tracker closes the incident later than it ended (a run that synced late): the end stays the check's
+    t = opened()
+    key = h.tracker.open(monitor(), t)
+    end = t.started + timedelta(seconds=7, milliseconds=400)
+    h.tracker.resolve(key, monitor(), transition(TransitionKind.RESOLVED, Impact.DOWN, end, started=t.started, key=key))
+    done = one(h.new_tracker(), key)
+    assert done.resolved == end, (done.resolved, end)
+    assert incident_seconds(done, end + timedelta(hours=1)) == 7.4
+    assert "after 7s of downtime" in timeline_text(done).replace("**", "")
+
+
+def check_rapid_flaps_fold_into_one_updated_entry(h: Harness) -> None:
+    # 20 flaps: opened, resolved, then 19 x (reopened, resolved) -- one flap entry, rewritten each time
+    key, transitions = _flapping(h, "DU" * 20)
+    assert len(transitions) == 40 and transitions[-1].flaps == 19
+    done = one(h.new_tracker(), key)
+    entries = [e for e in done.timeline if e.kind != "detected"] + list(done.comments)
+    assert len(entries) == 2, [(e.kind, e.text) for e in done.timeline]  # the first resolution + the flap entry
+    flap = done.timeline[-1]
+    assert flap.kind == "resolved" and abs(flap.time - transitions[-1].time) < SECOND
+    assert "20 outages since" in flap.text and f"after {format_duration(transitions[-1].downtime)}" in flap.text
+    assert done.downtime == transitions[-1].downtime
 
 
 CONTRACT: list[Callable[[Harness], None]] = [

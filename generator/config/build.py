@@ -4,7 +4,8 @@ The file has four top-level keys (plus any ``x-...`` keys, ignored, handy for YA
 
     site:       title, description, base_url, timezone, language (en|zh), repository (owner/name), logo
     settings:   concurrency, retention (90d, or a number of days), degraded_counts_as_up,
-                flap_window, canary {type: tcp|http, target, timeout}, quorum, regions
+                flap_window, canary {type: tcp|http, target, timeout}, quorum, regions, stale_after,
+                notify_every
     defaults:   timeout, retries, retry_backoff, failure_threshold, success_threshold, labels,
                 notify, regions, restart {...any restart key...}, and the keys a probe type lets
                 defaults set (for http monitors: expect {...}, headers, follow_redirects, verify_tls)

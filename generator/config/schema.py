@@ -20,6 +20,7 @@ from generator.probes.probetype import ProbeType
 
 from .build import EVENTS, SEVERITIES, default_type, inherited_keys, probe_types
 from .keys import one_of_words, ref, with_refs
+from .sections import NOTIFY_EVERY, STALE_AFTER
 from .validators import HTTP_METHODS
 
 SCHEMA_FILE = Path(__file__).with_name("monitors.schema.json")
@@ -213,6 +214,8 @@ SETTINGS: dict[str, Any] = {
         "quorum": _d({"type": "integer", "minimum": 1},
                      "regions that must see a monitor down (default 1)", default=1),
         "regions": _d(ref("names"), "names of the regions that run probes"),
+        STALE_AFTER.name: STALE_AFTER.schema(),
+        NOTIFY_EVERY.name: NOTIFY_EVERY.schema(default="30m"),
     },
 }
 

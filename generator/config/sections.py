@@ -6,12 +6,22 @@ from typing import Any
 
 from generator.models import Canary, Settings, Site
 
+from . import keys as k
 from . import validators as v
 from .reader import Reader
 from .yamlsource import Entry, describe
 
 SITE_KEYS = ("title", "description", "base_url", "timezone", "language", "repository", "logo")
-SETTINGS_KEYS = ("concurrency", "retention", "degraded_counts_as_up", "flap_window", "canary", "quorum", "regions")
+# settings declared as keys (generator.config.keys): read here, described in the schema from the same object
+STALE_AFTER = k.Duration(
+    "stale_after", "a monitor whose newest check is older than this shows no data, and the page says monitoring "
+    "is delayed (default: three check intervals, at least 15m)", positive=True)
+NOTIFY_EVERY = k.Duration(
+    "notify_every", "a flapping incident (reopened within flap_window) notifies at most this often, with the "
+    "number of flaps (default 30m)")
+SETTING_KEYS = {key.name: key for key in (STALE_AFTER, NOTIFY_EVERY)}
+SETTINGS_KEYS = ("concurrency", "retention", "degraded_counts_as_up", "flap_window", "canary", "quorum", "regions",
+                 *SETTING_KEYS)
 CANARY_KEYS = ("type", "target", "timeout")
 
 
@@ -60,6 +70,9 @@ def read_settings(reader: Reader, entry: Entry | None) -> Settings:
         fields["flap_window"] = reader.duration(entries["flap_window"].node, entries["flap_window"].path)
     if "canary" in entries:
         fields["canary"] = _canary(reader, entries["canary"])
+    for name, key in SETTING_KEYS.items():
+        if name in entries:
+            fields[key.attr] = key.read(reader, entries[name])
     if "regions" in entries:
         fields["regions"] = reader.unique(entries["regions"], reader.texts(entries["regions"]))
     if "quorum" in entries:

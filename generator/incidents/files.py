@@ -20,6 +20,7 @@ from typing import Any
 
 from generator.fsutil import atomic_write_text
 from generator.incidents.base import Tracker, TrackerError
+from generator.incidents.flaps import flap_text, fold_timeline, is_flapping
 from generator.incidents.labels import incident_labels
 from generator.incidents.markdown import (
     Document,
@@ -36,7 +37,7 @@ from generator.incidents.markdown import (
     split_front_matter,
     strip_timeline,
 )
-from generator.incidents.text import describe_check, downtime, incident_title, utc_time
+from generator.incidents.text import describe_check, incident_title, resolution, utc_time
 from generator.models import (
     CheckStatus,
     Impact,
@@ -48,7 +49,7 @@ from generator.models import (
     TransitionKind,
 )
 from generator.secrets import mask
-from generator.timeutil import UTC, day_of
+from generator.timeutil import UTC, day_of, format_duration
 
 log = logging.getLogger("statusgen.incidents.files")
 
@@ -172,6 +173,8 @@ class IncidentFolder:
             raise FieldError("labels", f"{extra!r} is not a list of labels")
         timeline, problems = parse_timeline(document.body)
         updated = parse_timestamp(meta["updated"], "updated") if meta.get("updated") is not None else None
+        down_seconds = _seconds(meta.get("down_seconds"))
+        reopened = parse_timestamp(meta["reopened"], "reopened") if meta.get("reopened") is not None else None
         moments = [started] + ([resolved] if resolved else []) + [e.time for e in timeline] + ([updated] if updated else [])
         incident = Incident(
             key=path.stem,
@@ -188,6 +191,8 @@ class IncidentFolder:
                                          extra=extra)),
             timeline=timeline,
             updated=max(moments),
+            downtime=down_seconds,
+            reopened=reopened if status == "open" else None,
         )
         return incident, problems
 
@@ -307,7 +312,7 @@ class FilesTracker(Tracker):
         return self._create(monitor, transition)
 
     def _create(self, monitor: Monitor, transition: Transition) -> str:
-        started = transition.started or transition.time
+        started = transition.first_started
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -348,12 +353,18 @@ class FilesTracker(Tracker):
         meta["status"] = "open"
         meta["resolved"] = None
         meta.pop("downtime", None)
+        # the down intervals so far, and where the new one starts: the downtime adds them up, not the gaps
+        meta["down_seconds"] = round(max(transition.down_before, _seconds(meta.get("down_seconds")) or 0.0), 3)
+        meta["reopened"] = iso(transition.started or transition.time)
         self._set_impact(meta, monitor, transition.impact, resolved=False)
         self._touch(meta, transition.time)
         what = "down" if transition.impact is Impact.DOWN else "degraded"
-        body = add_timeline_entry(
-            document.body, TimelineEntry(transition.time, "reopened", f"{what} again, {describe_check(transition.check)}")
-        )
+        if is_flapping(transition):  # one flap line, updated, however often it flaps
+            body = fold_timeline(document.body, TimelineEntry(transition.time, "reopened",
+                                                              flap_text(monitor.name, transition)))
+        else:
+            body = add_timeline_entry(document.body, TimelineEntry(
+                transition.time, "reopened", f"{what} again, {describe_check(transition.check)}"))
         self._save(path, meta, body)
         return key
 
@@ -389,17 +400,36 @@ class FilesTracker(Tracker):
         try:
             started = parse_timestamp(meta.get("started"), "started")
         except FieldError:
-            started = transition.started or transition.time
-        ended = max(started, transition.time)  # a resolved time before the start would make the file invalid
-        lasted = downtime(started, ended)
+            started = transition.first_started
+        try:
+            reopened = parse_timestamp(meta["reopened"], "reopened") if meta.get("reopened") else None
+        except FieldError:
+            reopened = None
+        # a resolved time before the start would make the file invalid: resolution() never gives one
+        ended, seconds = resolution(transition, started, down_before=_seconds(meta.get("down_seconds")) or 0.0,
+                                    reopened=reopened)
+        lasted = format_duration(seconds)
         impact = Impact(meta["impact"]) if meta.get("impact") in ("down", "degraded") else transition.impact
         meta["status"] = "resolved"
         meta["resolved"] = iso(ended)
         meta["downtime"] = lasted
+        meta["down_seconds"] = round(seconds, 3)
+        meta.pop("reopened", None)
         self._set_impact(meta, monitor, impact, resolved=True)
         self._touch(meta, transition.time)
         text = f"{monitor.name} is back up after {lasted} of downtime."
         if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
             text = f"Closed after {lasted}: {transition.check.error or 'no data'}."
-        body = add_timeline_entry(document.body, TimelineEntry(transition.time, "resolved", text))
+        if is_flapping(transition) and transition.check.status is not CheckStatus.NO_DATA:
+            entry = TimelineEntry(ended, "resolved", flap_text(monitor.name, transition, end=ended, seconds=seconds))
+            body = fold_timeline(document.body, entry)
+        else:
+            body = add_timeline_entry(document.body, TimelineEntry(ended, "resolved", text))
         self._save(path, meta, body)
+
+
+def _seconds(value: Any) -> float | None:
+    """``down_seconds`` from front matter: a number of seconds, or None when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    return float(value)

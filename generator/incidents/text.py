@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from generator.models import Check, Impact
+from generator.models import Check, Impact, Incident, Transition
 from generator.secrets import mask
 from generator.timeutil import UTC, duration_between, format_duration
 
@@ -36,6 +36,32 @@ def utc_time(moment: datetime) -> str:
 def downtime(start: datetime, end: datetime) -> str:
     """How long an incident lasted, ``2h 5m``; never negative."""
     return format_duration(duration_between(start, end).total_seconds())
+
+
+def resolution(transition: Transition, started: datetime, *, down_before: float = 0.0,
+               reopened: datetime | None = None) -> tuple[datetime, float]:
+    """(end, seconds down) of an incident a RESOLVED transition ends, as both trackers store it.
+
+    ``started``, ``down_before`` (seconds of earlier down intervals) and ``reopened`` (the start of
+    the current interval after a flap) are what the tracker recorded; the transition may know more
+    (the status machine's own sums) and wins where it does. The end is the first good check of the
+    resolving streak; the downtime is the sum of the down intervals, never the up time between flaps.
+    """
+    end = max(started, transition.end)
+    interval = max(started, reopened or started, transition.started or started)
+    prior = max(down_before, transition.down_before)
+    return end, prior + duration_between(min(interval, end), end).total_seconds()
+
+
+def incident_seconds(incident: Incident, now: datetime) -> float:
+    """How long an incident was (or is, so far) down: the recorded sum of its down intervals when it has
+    one; else from its start to its end (or ``now``). Every page, feed and text says this number."""
+    if not incident.is_open and incident.downtime is not None:
+        return incident.downtime
+    if incident.is_open and incident.reopened is not None:
+        return (incident.downtime or 0.0) + duration_between(incident.reopened, now).total_seconds()
+    end = incident.resolved if not incident.is_open and incident.resolved is not None else now
+    return duration_between(incident.started, end).total_seconds()
 
 
 def md_escape(text: str) -> str:

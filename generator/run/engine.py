@@ -33,7 +33,7 @@ from generator.recovery import Recovery
 from generator.report import Console
 from generator.run import loading, recording
 from generator.run.loading import Notices
-from generator.run.notifying import incident_urls, notify_transitions
+from generator.run.notifying import incident_urls, notify_transitions, release_held
 from generator.run.options import Options
 from generator.run.probing import ProbeRun, RunStats, probe_with_retries, run_probes
 from generator.run.recovering import (
@@ -98,7 +98,7 @@ class Engine:
         self._probe_all = probe_all
         self._probe_one = probe_one
         self._recovery = Recovery(history)
-        self._notifier = Notifier(history)
+        self._notifier = Notifier(history, notify_every=config.settings.notify_every)
         self._lock = threading.RLock()
         self._pending: Optional[set[str]] = None  # read with the ledgers before the first act
         self._verify_threads = verify_threads
@@ -163,7 +163,7 @@ class Engine:
                 self.history.save_states(self._states)
                 self._pending = set(advanced.pending)
                 self.history.write_json(PENDING_CACHE, sorted(self._pending))
-            notified = self._notify(advanced.transitions, dict(advanced.acts.opened))
+            notified = self._notify(advanced.transitions, dict(advanced.acts.opened), checks, advanced.states)
             acts = advanced.acts
             restarting: tuple[str, ...] = ()
             if self.recovery_enabled:
@@ -183,12 +183,16 @@ class Engine:
             self._pending = set(self.history.read_json(PENDING_CACHE, []) or [])
         return self._pending
 
-    def _notify(self, transitions: Sequence[Transition], opened: Mapping[str, str]) -> tuple[str, ...]:
-        if not transitions or not any(m.notify for m in self.config.monitors):
+    def _notify(self, transitions: Sequence[Transition], opened: Mapping[str, str], checks: Sequence[Check] = (),
+                states: Optional[Mapping[str, MonitorState]] = None) -> tuple[str, ...]:
+        flapping = states is not None and any(s.incident_flaps for s in states.values())
+        if not (transitions or flapping) or not any(m.notify for m in self.config.monitors):
             return ()
         with self._lock:  # the tracker's cache is read under the lock; sending is not
             urls = incident_urls(self.tracker)
         lines = notify_transitions(self.config, transitions, urls, opened, self._notifier)
+        if flapping and states is not None:  # a held reopening whose service is still down goes out now
+            lines += release_held(self.config, states, checks, transitions, urls, self._notifier)
         for line in lines:
             self.out.line(line)
         return lines

@@ -132,11 +132,13 @@ def probe_with_retries(
 ) -> Check:
     """One monitor, sequentially, with its retries and backoff (the CLI's `check` command)."""
     made = 0
+    first: Optional[datetime] = None
     while True:
         check = attempt(monitor, clock)
+        first = first or check.time
         made += 1
         if not _should_retry(check) or made >= monitor.attempts:
-            return replace(check, attempts=made)
+            return replace(check, attempts=made, time=first)  # a check is as old as its first attempt
         sleep(backoff(monitor, made))
 
 
@@ -148,6 +150,7 @@ class _Job:
     index: int
     monitor: Monitor
     made: int = 0
+    first: Optional[datetime] = None  # when the first attempt started: the check's time
 
 
 @dataclass
@@ -233,10 +236,11 @@ def run_probes(
     def settle(job: _Job, check: Check) -> None:
         nonlocal remaining
         job.made += 1
+        job.first = job.first or check.time
         if _should_retry(check) and job.made < job.monitor.attempts:
             heapq.heappush(delayed, (time.monotonic() + backoff(job.monitor, job.made), next(seq), job))
             return
-        results[job.index] = replace(check, attempts=job.made)
+        results[job.index] = replace(check, attempts=job.made, time=job.first)
         stats.finished_at[job.monitor.id] = time.monotonic() - t_start
         remaining -= 1
 

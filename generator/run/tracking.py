@@ -26,7 +26,7 @@ from generator.models import (
 )
 from generator.probes.http_spec import HttpSpec
 from generator.status import step
-from generator.timeutil import duration_between, format_duration, utcnow
+from generator.timeutil import format_duration, utcnow
 
 PENDING_CACHE = "tracker_pending"
 
@@ -149,7 +149,7 @@ def apply_transition(monitor: Monitor, state: MonitorState, transition: Transiti
         if key:
             tracker.resolve(key, monitor, transition)
         state = state.evolve(last_incident_key=key or state.last_incident_key, incident_key=None)
-        downtime = format_duration(duration_between(transition.started or transition.time, transition.time).total_seconds())
+        downtime = format_duration(transition.downtime)
         if key:
             return state, _note(f"resolved incident {key} for {monitor.id} after {downtime}")
         # the tracker failed when this incident opened, so there is nothing to close

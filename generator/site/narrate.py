@@ -35,11 +35,12 @@ NARRATED = ("detected", "reopened", "escalated", "deescalated", "restart", "reco
 
 class Narrator:
     def __init__(self, strings: Strings, clock: Clock, monitor_name: Callable[[Optional[str]], str],
-                 duration: Callable[..., str]):
+                 duration: Callable[..., str], lasted: Callable[[Incident], str]):
         self.t = strings
         self.clock = clock
         self.monitor_name = monitor_name
         self.duration = duration
+        self.lasted = lasted
 
     def _name(self, incident: Incident) -> str:
         if incident.monitor_id:
@@ -90,11 +91,11 @@ class Narrator:
             failed = "failed" in text.split("\n", 1)[0].lower()
             sentence = self.t("auto.restart_failed" if failed else "auto.restart", attempt=detail)
         elif entry.kind == "resolved":
-            # the incident's own end when this is its resolution (timeline times are whole seconds)
-            end = entry.time
+            # the incident's own downtime when this is its resolution (timeline times are whole seconds)
             if incident.resolved and abs((incident.resolved - entry.time).total_seconds()) < 60:
-                end = incident.resolved
-            took = self.duration(incident.started, end)
+                took = self.lasted(incident)
+            else:
+                took = self.duration(incident.started, entry.time)
             closed = text.startswith("Closed")
             sentence = self.t("auto.closed" if closed else "auto.resolved", name=name, duration=took)
             facts = []

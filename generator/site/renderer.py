@@ -16,6 +16,7 @@ import jinja2
 from markupsafe import escape
 
 from generator import __version__
+from generator.incidents.text import incident_seconds
 from generator.models import Incident, Maintenance
 from generator.secrets import mask
 from generator.site import links, monitor_page, notfound
@@ -42,6 +43,7 @@ from generator.site.views import (
     sort_incidents,
     upcoming_maintenance,
 )
+from generator.timeutil import format_duration
 
 HISTORY_PER_PAGE = 20
 
@@ -56,6 +58,7 @@ class HistoryItem:
     page: str  # site-relative path of its page
     impact: str  # "down", "degraded" or "maintenance"
     status: str  # "open", "resolved", "scheduled", "in_progress", "completed"
+    seconds: float = 0.0  # how long it lasted: an incident's downtime, a maintenance window's length
 
 
 class Renderer:
@@ -78,7 +81,7 @@ class Renderer:
         self._no_data = str(escape(self.strings("no_data")))
         self.incident_pages = self._unique_pages([(i.key, links.incident_page(i.key)) for i in self.incidents])
         self.maintenance_pages = self._unique_pages([(m.key, links.maintenance_page(m.key)) for m in self.maintenance])
-        self.narrator = Narrator(self.strings, self.clock, self.monitor_name, self.duration)
+        self.narrator = Narrator(self.strings, self.clock, self.monitor_name, self.duration, self.lasted)
         self.stories: dict[str, Story] = {i.key: story_of(self.narrator, i) for i in self.incidents}
         self.env.globals.update(
             t=self.strings,
@@ -103,6 +106,10 @@ class Renderer:
         self.env.globals.update(
             when=self.clock.when,
             duration=self.duration,
+            lasted=self.lasted,
+            seconds_text=self.seconds_text,
+            age=self.age,
+            stale_names=", ".join(view.monitor.name for view in self.views if view.stale),
             monitor_page=lambda monitor_id: links.monitor_page(monitor_id),
             incident_page=lambda key: self.incident_pages.get(key, links.incident_page(key)),
             maintenance_page=lambda key: self.maintenance_pages.get(key, links.maintenance_page(key)),
@@ -135,17 +142,20 @@ class Renderer:
     def _ms(self, value: Optional[float]) -> str:
         return format_ms(value) or self.strings("no_data")
 
+    def seconds_text(self, seconds: float) -> str:
+        """A duration in the site's language, by the one rule (``timeutil.format_duration``)."""
+        return format_duration(seconds, lambda unit, n: self.strings(f"unit.{unit}", n=n), self.strings("unit.sep"))
+
     def duration(self, start: datetime, end: Optional[datetime]) -> str:
-        seconds = max(0, int(((end or self.now) - start).total_seconds()))
-        days, rest = divmod(seconds, 86400)
-        hours, rest = divmod(rest, 3600)
-        minutes, secs = divmod(rest, 60)
-        parts = [
-            self.strings(f"unit.{unit}", n=value)
-            for unit, value in (("d", days), ("h", hours), ("m", minutes), ("s", secs))
-            if value
-        ][:2]
-        return self.strings("unit.sep").join(parts) if parts else self.strings("unit.s", n=0)
+        return self.seconds_text(((end or self.now) - start).total_seconds())
+
+    def age(self, moment: Optional[datetime]) -> str:
+        """How long before the build ``moment`` was ("2h 5m"), from the data's own times."""
+        return self.seconds_text((self.now - moment).total_seconds()) if moment is not None else ""
+
+    def lasted(self, incident: Incident) -> str:
+        """An incident's downtime as its tracker recorded it (the sum of its down intervals), or so far."""
+        return self.seconds_text(incident_seconds(incident, self.now))
 
     def monitor_name(self, monitor_id: Optional[str]) -> str:
         if not monitor_id:
@@ -239,12 +249,12 @@ class Renderer:
         items = [
             HistoryItem("incident", i.key, self.stories[i.key].title, i.started,
                         incident_end(i, self.now) if not i.is_open else None,
-                        self.incident_pages[i.key], i.impact.value, i.status)
+                        self.incident_pages[i.key], i.impact.value, i.status, incident_seconds(i, self.now))
             for i in self.incidents
         ]
         items += [
             HistoryItem("maintenance", m.key, m.title, m.start, m.end, self.maintenance_pages[m.key], "maintenance",
-                        maintenance_state(m, self.now))
+                        maintenance_state(m, self.now), (m.end - m.start).total_seconds())
             for m in self.maintenance
         ]
         items.sort(key=lambda item: (item.start, item.kind, item.key), reverse=True)

@@ -51,6 +51,7 @@ INDICATOR = {
     "degraded": ("minor", "Minor Service Outage"),
     "partial_outage": ("major", "Partial System Outage"),
     "major_outage": ("critical", "Major System Outage"),
+    "delayed": ("minor", "Monitoring Delayed"),
 }
 IMPACT = {Impact.DOWN: "critical", Impact.DEGRADED: "minor"}
 RECENT_INCIDENTS = 50  # incidents.json lists the most recent ones, as Statuspage does
@@ -125,14 +126,21 @@ class StatuspageApi:
             if view.since and view.since < created:
                 created = view.since
             updated = view.since or self.now
-            component = {
+            description = mask(view.monitor.description) if view.monitor.description else None
+            status = COMPONENT_STATUS[view.status]
+            if view.stale and view.last_checked is not None:
+                # Statuspage has no "no data": a monitor whose checks are late must not read as operational
+                status = "degraded_performance" if view.status == "unknown" else status
+                delayed = f"Checks delayed since {to_iso(view.last_checked)}: its status is not known."
+                description = f"{delayed} {description}" if description else delayed
+            component: dict[str, Any] = {
                 "id": view.monitor.id,
                 "name": view.monitor.name,
-                "status": COMPONENT_STATUS[view.status],
+                "status": status,
                 "created_at": to_iso(created),
                 "updated_at": to_iso(updated),
                 "position": position,
-                "description": mask(view.monitor.description) if view.monitor.description else None,
+                "description": description,
                 "showcase": True,
                 "start_date": first_day,
                 "group_id": group_id,
@@ -244,6 +252,14 @@ class StatuspageApi:
 
     def status(self) -> dict[str, Any]:
         indicator, description = INDICATOR[self.overall.key]
+        stale = [view for view in self.views if view.stale]
+        if stale:
+            if indicator == "none":
+                indicator = "minor"
+            newest = self.overall.newest_check
+            since = f"; newest check {to_iso(newest)}" if newest is not None else ""
+            late = f"checks delayed for {len(stale)} of {len(self.views)} components{since}"
+            description = f"Monitoring Delayed: {late}" if self.overall.key == "delayed" else f"{description}; {late}"
         return {"indicator": indicator, "description": description}
 
     def uptime(self, degraded_counts_as_up: bool = True) -> dict[str, Any]:

@@ -7,12 +7,13 @@ an explicit key so two builds of the same input give the same bytes.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from statistics import median
 from typing import Iterable, Optional, Sequence
 
+from generator.freshness import is_stale
 from generator.history.uptime import day_uptime, window_seconds
 from generator.history.uptime import uptime_percent as _uptime_percent
 from generator.history.uptime import window_uptime as _window_uptime
@@ -70,6 +71,8 @@ class MonitorView:
     latency_points: tuple[tuple[float, float], ...]  # (epoch seconds, ms), last 24 h
     latency_median_24h: Optional[float]
     incidents: tuple[Incident, ...]  # this monitor's, newest first
+    last_checked: Optional[datetime] = None  # its newest check (from the data, never the build time)
+    stale: bool = False  # that check is older than stale_after: the monitor shows no data
 
     @property
     def id(self) -> str:
@@ -78,8 +81,10 @@ class MonitorView:
 
 @dataclass(frozen=True)
 class Overall:
-    key: str  # operational / degraded / partial_outage / major_outage / maintenance / unknown
+    key: str  # operational / degraded / partial_outage / major_outage / maintenance / delayed / unknown
     counts: dict[str, int]
+    stale: int = 0  # monitors whose checks are delayed
+    newest_check: Optional[datetime] = None  # the newest check of any monitor
 
 
 # --------------------------------------------------------------------------- arithmetic
@@ -187,7 +192,7 @@ def window_uptime(data: MonitorData, now: datetime, days: int, degraded_counts_a
     return _window_uptime(data.days, now, timedelta(days=days), degraded_counts_as_up)
 
 
-def page_uptime(views: Iterable["MonitorView"], now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
+def page_uptime(views: Iterable[MonitorView], now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
     """The whole page over ``(now - days, now]``: every monitor's up and down time added together."""
     total = {"up": 0.0, "degraded": 0.0, "down": 0.0, "maintenance": 0.0}
     for view in views:
@@ -220,12 +225,21 @@ def sort_incidents(incidents: Iterable[Incident]) -> list[Incident]:
     return sorted(incidents, key=lambda i: (i.started, i.key), reverse=True)
 
 
-def monitor_status(monitor_id: str, data: Optional[MonitorData], maintenance: list[Maintenance], now: datetime) -> str:
+def monitor_status(monitor_id: str, data: Optional[MonitorData], maintenance: list[Maintenance], now: datetime,
+                   stale: bool = False) -> str:
     if any(m.covers(monitor_id, now) for m in maintenance):
         return "maintenance"
-    if data is None:
+    if data is None or stale:  # a stale monitor shows no data, never its old status
         return "unknown"
     return _STATE_KEY.get(data.state.status, "unknown")
+
+
+def last_checked(data: MonitorData) -> Optional[datetime]:
+    """The monitor's newest check: the status machine's record of it, else the newest raw check read."""
+    if data.state.last_check is not None:
+        return data.state.last_check
+    last = data.recent.last_check
+    return last.time if last is not None and last.status is not CheckStatus.NO_DATA else None
 
 
 def build_monitor_views(site: SiteInput) -> list[MonitorView]:
@@ -246,11 +260,13 @@ def build_monitor_views(site: SiteInput) -> list[MonitorView]:
         incidents = by_monitor.get(monitor.id, [])
         bars = day_bars(data, incidents, now, settings.degraded_counts_as_up)
         points = data.recent.latency
+        checked = last_checked(data)
+        stale = is_stale(checked, now, monitor, settings)
         views.append(
             MonitorView(
                 monitor=monitor,
                 data=data,
-                status=monitor_status(monitor.id, data, active, now),
+                status=monitor_status(monitor.id, data, active, now, stale),
                 since=data.state.since,
                 uptime={
                     name: window_uptime(data, now, days, settings.degraded_counts_as_up) for name, days in WINDOWS
@@ -260,6 +276,8 @@ def build_monitor_views(site: SiteInput) -> list[MonitorView]:
                 latency_points=points,
                 latency_median_24h=median([v for _, v in points]) if points else None,
                 incidents=tuple(incidents),
+                last_checked=checked,
+                stale=stale,
             )
         )
     return views
@@ -270,6 +288,8 @@ def overall_status(views: list[MonitorView], incidents: Iterable[Incident]) -> O
     counts = {key: 0 for key in STATUS_ORDER}
     for view in views:
         counts[view.status] += 1
+    stale = sum(1 for view in views if view.stale)
+    newest = max((view.last_checked for view in views if view.last_checked is not None), default=None)
     known = len(views) - counts["unknown"]
     open_unmonitored = [i for i in incidents if i.is_open and not i.monitor_id]
     if counts["down"] and counts["down"] == known and known > 1:
@@ -280,11 +300,13 @@ def overall_status(views: list[MonitorView], incidents: Iterable[Incident]) -> O
         key = "degraded"
     elif counts["maintenance"]:
         key = "maintenance"
+    elif stale:  # nothing is known to be wrong, but some checks are late: never "all operational"
+        key = "delayed"
     elif views and known == 0:
         key = "unknown"
     else:
         key = "operational"
-    return Overall(key=key, counts=counts)
+    return Overall(key=key, counts=counts, stale=stale, newest_check=newest)
 
 
 def groups_of(views: list[MonitorView]) -> list[tuple[Optional[str], list[MonitorView]]]:

@@ -333,3 +333,20 @@ def test_json_equals_keeps_yaml_types_but_dates_stay_text(tmp_path):
     """))
     values = [assertion.equals for assertion in config.monitors[0].spec.expect.json]
     assert values == [2, True, "2026-11-24", ["a", {"b": 1}]]
+
+
+def test_stale_after_and_notify_every_are_settings_with_defaults(tmp_path):
+    import json
+
+    from generator.config.schema import SCHEMA_FILE
+
+    default = load_config(write(tmp_path, "monitors:\n  - id: a\n    url: https://example.com/\n")).settings
+    assert default.stale_after is None and default.notify_every == 1800.0  # stale: 3 intervals, >= 15 min
+    given = load_config(write(tmp_path, "settings: {stale_after: 1h, notify_every: 10m}\n"
+                                        "monitors:\n  - id: a\n    url: https://example.com/\n")).settings
+    assert (given.stale_after, given.notify_every) == (3600.0, 600.0)
+    with pytest.raises(ConfigError) as failure:
+        load_config(write(tmp_path, "settings: {stale_after: 0s}\nmonitors:\n  - id: a\n    url: https://example.com/\n"))
+    assert "stale_after" in str(failure.value)
+    described = json.loads(SCHEMA_FILE.read_text())["properties"]["settings"]["properties"]
+    assert "no data" in described["stale_after"]["description"] and described["notify_every"]["default"] == "30m"

@@ -355,6 +355,19 @@ class GitHubEmulator(Shapes):
                     return self._list_issues(query, path)
                 if method == "POST":
                     return self._create_issue(payload, user)
+            match = re.fullmatch(r"/issues/comments/(\d+)", rest)
+            if match and method in ("GET", "PATCH"):  # issues/get-comment, issues/update-comment
+                comment = self.comments.get(int(match.group(1)))
+                if comment is None:
+                    raise HttpError(404, "Not Found")
+                if method == "PATCH":
+                    body = (payload or {}).get("body") if isinstance(payload, dict) else None
+                    if not isinstance(body, str) or not body:
+                        raise HttpError(422, "Validation Failed", {"errors": [{"resource": "IssueComment", "code": "missing_field", "field": "body"}]})
+                    comment.body = body
+                    comment.updated_at = self._now()
+                    self.issues[comment.issue].updated_at = comment.updated_at
+                return 200, self.comment_json(comment), {}
             match = re.fullmatch(r"/issues/(\d+)(/.*)?", rest)
             if match:
                 issue = self.issues.get(int(match.group(1)))

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from generator.incidents import labels as L
 from generator.incidents.base import JsonCache
+from generator.incidents.github.foreign import UPPTIME_LABEL, is_listed
 from generator.incidents.github.text import marker_of, parse_time
 from generator.timeutil import to_iso
 
@@ -190,8 +191,9 @@ class IssueMirror:
         return min(candidates, key=lambda i: i["number"]) if candidates else None
 
     def is_incident(self, issue: Issue) -> bool:
-        """Labelled ``incident``, or one of ours whose labels GitHub dropped (claimed by number)."""
-        return L.INCIDENT in issue["labels"] or issue["number"] in self._state()["claims"].values()
+        """Labelled as an incident (ours, Kener's or Upptime's), or one of ours whose labels GitHub
+        dropped (claimed by number)."""
+        return is_listed(issue["labels"]) or issue["number"] in self._state()["claims"].values()
 
     # ------------------------------------------------------------------ claims (issues without their labels)
 
@@ -214,7 +216,9 @@ class IssueMirror:
         full_at = parse_time(data.get("full_synced"))
         full = full_at is None or (now - full_at).total_seconds() >= full_every
         seen: set[str] = set()
-        for label in LISTED:
+        # Upptime's incidents (label "status"): listed on a full sync, and on every sync once there are some
+        upptime = full or any(UPPTIME_LABEL in i["labels"] for i in self.issues())
+        for label in LISTED + ((UPPTIME_LABEL,) if upptime else ()):
             # ``since`` is the newest change already known, in the remote's own clock (no skew with
             # this runner); the small overlap catches a change committed during the last list.
             times = [parse_time(i["updated_at"]) for i in self.issues() if label in i["labels"]]

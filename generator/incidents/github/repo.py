@@ -83,6 +83,10 @@ class RepoApi:
         url = f"{self._path}/issues/{number}/comments"
         return _shaped(self.client.call("POST", url, body={"body": body}, reconcile=reconcile), "id", f"POST {url}")
 
+    def update_comment(self, comment_id: int, body: str) -> dict[str, Any]:
+        url = f"{self._path}/issues/comments/{comment_id}"
+        return _shaped(self.client.call("PATCH", url, body={"body": body}), "id", f"PATCH {url}")
+
     def list_labels(self) -> list[dict[str, Any]]:
         return self.client.list(f"{self._path}/labels", {"per_page": 100})
 

@@ -22,9 +22,9 @@ import yaml
 
 from generator import secrets
 from generator.incidents import labels as L
+from generator.incidents.github.foreign import read_foreign, strip_kener_times
 from generator.incidents.markdown import FieldError, parse_window
 from generator.incidents.text import (
-    downtime,
     human_time,
     incident_title,
     table_cell,
@@ -41,7 +41,7 @@ from generator.models import (
     TimelineEntry,
     Transition,
 )
-from generator.timeutil import parse_iso, to_iso
+from generator.timeutil import format_duration, parse_iso, to_iso
 
 MARKER = re.compile(r"<!--\s*statusgen\s+(\{.*?\})\s*-->", re.DOTALL)
 EVENT_MARKER = re.compile(r"<!--\s*statusgen-event\s+(\{.*?\})\s*-->", re.DOTALL)
@@ -88,6 +88,24 @@ def marker_of(body: str | None) -> dict[str, Any] | None:
 def event_of(body: str | None) -> dict[str, Any] | None:
     """The event id marker of a comment the tool posted, if any."""
     return _json_comment(EVENT_MARKER, body, "id")
+
+
+def with_marker(body: str | None, **changes: Any) -> str:
+    """The body with its marker's keys changed (a None value removes the key); the rest as written."""
+    marker = dict(marker_of(body) or {})
+    marker.update(changes)
+    marker = {key: value for key, value in marker.items() if value is not None}
+    text = f"<!-- statusgen {json.dumps(marker, separators=(',', ':'))} -->"
+    if MARKER.search(body or ""):
+        return MARKER.sub(lambda _: text, body or "", count=1)
+    return f"{text}\n{body or ''}"
+
+
+def marker_seconds(marker: dict[str, Any], key: str) -> float | None:
+    value = marker.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    return float(value)
 
 
 def strip_markers(body: str | None) -> str:
@@ -182,12 +200,12 @@ def reopen_text(monitor: Monitor, transition: Transition) -> str:
             f"{check_line(transition.check)}")
 
 
-def resolve_text(monitor: Monitor, transition: Transition, started: datetime) -> str:
-    lasted = downtime(started, transition.time)
+def resolve_text(monitor: Monitor, transition: Transition, end: datetime, seconds: float) -> str:
+    lasted = format_duration(seconds)
     if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
-        return (f"**Closed** at {utc_time(transition.time)} after **{lasted}**: "
+        return (f"**Closed** at {utc_time(end)} after **{lasted}**: "
                 f"{secrets.mask(transition.check.error) or 'no data'}.")
-    return f"**Resolved**: {monitor.name} is back up at {utc_time(transition.time)} after **{lasted}** of downtime."
+    return f"**Resolved**: {monitor.name} is back up at {utc_time(end)} after **{lasted}** of downtime."
 
 
 def event_id(number: int, kind: str, moment: datetime, text: str) -> str:
@@ -195,8 +213,8 @@ def event_id(number: int, kind: str, moment: datetime, text: str) -> str:
     return hashlib.sha1(f"{number}|{kind}|{to_iso(moment)}|{text}".encode()).hexdigest()[:16]
 
 
-def event_comment(event: str, kind: str, moment: datetime, text: str) -> str:
-    marker = json.dumps({"id": event, "kind": kind, "time": to_iso(moment)}, separators=(",", ":"))
+def event_comment(event: str, kind: str, moment: datetime, text: str, **extra: Any) -> str:
+    marker = json.dumps({"id": event, "kind": kind, "time": to_iso(moment), **extra}, separators=(",", ":"))
     return secrets.mask(f"<!-- statusgen-event {marker} -->\n{text}")
 
 
@@ -215,6 +233,15 @@ def read_incident(issue: Issue, authors: Authors, clock: Callable[[], datetime])
     started = (parse_time(marker.get("started")) if marker else None) or created
     monitor_id = (marker or {}).get("monitor") or L.monitor_of(issue["labels"])
     resolved = issue["state"] == "closed"
+    # the recorded end and downtime (the marker), never GitHub's closed_at when the tool wrote them
+    recorded = parse_time((marker or {}).get("resolved"))
+    impact = L.impact_from(issue["labels"])
+    body = strip_markers(issue["body"])
+    foreign = None if automated else read_foreign(issue)
+    if foreign is not None:  # a Kener or Upptime incident: its own words for monitor, impact, start and end
+        monitor_id = foreign.monitor_id or monitor_id
+        impact, started, recorded = foreign.impact, foreign.started or started, foreign.resolved
+        body = strip_kener_times(body)
     timeline = [TimelineEntry(started, "detected", strip_markers(issue["body"]).split("\n\n")[0])] if automated else []
     comments: list[Comment] = []
     for c in issue["comment_list"]:
@@ -230,17 +257,19 @@ def read_incident(issue: Issue, authors: Authors, clock: Callable[[], datetime])
         key=str(issue["number"]),
         title=issue["title"],
         monitor_id=monitor_id,
-        impact=L.impact_from(issue["labels"]),
+        impact=impact,
         status="resolved" if resolved else "open",
         started=started,
-        resolved=(parse_time(issue["closed_at"]) if resolved else None),
+        resolved=(recorded or parse_time(issue["closed_at"]) if resolved else None),
         automated=automated,
         url=issue["html_url"],
-        body=strip_markers(issue["body"]),
+        body=body,
         labels=tuple(issue["labels"]),
         timeline=tuple(sorted(timeline, key=lambda e: e.time)),
         comments=tuple(comments),
         updated=parse_time(issue["updated_at"]),
+        downtime=marker_seconds(marker or {}, "down_s"),
+        reopened=parse_time((marker or {}).get("reopened")) if not resolved else None,
     )
 
 

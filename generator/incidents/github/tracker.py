@@ -24,13 +24,17 @@ from typing import Any
 from generator import secrets
 from generator.incidents import labels as L
 from generator.incidents.base import JsonCache, Tracker, TrackerError
+from generator.incidents.flaps import flap_text, is_flapping
 from generator.incidents.github import text
 from generator.incidents.github.client import GitHubClient, RequestError, RetryPolicy
+from generator.incidents.github.flapfold import FlapComment
 from generator.incidents.github.labeller import Labeller
 from generator.incidents.github.mirror import Issue, IssueMirror, MemoryCache
 from generator.incidents.github.repo import RepoApi
 from generator.incidents.github.trust import Trust
+from generator.incidents.text import resolution
 from generator.models import (
+    CheckStatus,
     Incident,
     Maintenance,
     Monitor,
@@ -38,7 +42,7 @@ from generator.models import (
     Transition,
     TransitionKind,
 )
-from generator.timeutil import utcnow
+from generator.timeutil import to_iso, utcnow
 
 log = logging.getLogger("statusgen.github")
 
@@ -91,6 +95,7 @@ class GitHubTracker(Tracker):
         self.trust = Trust(self.mirror, hashlib.sha256(token.encode()).hexdigest()[:16], self.api.login,
                            role=self.api.permission, clock=clock)
         self.labels = Labeller(self.api, self.mirror, self._problem)
+        self.flaps = FlapComment(self.api, self.mirror, self.trust)
         self._synced = False
         self.problems: list[str] = []  # e.g. unreadable maintenance issues
 
@@ -114,7 +119,7 @@ class GitHubTracker(Tracker):
             and (text.marker_of(previous.get("body")) or {}).get("monitor") == monitor.id
         ):
             return self._reopen(previous, monitor, transition)
-        started = transition.started or transition.time
+        started = transition.first_started
         names = L.incident_labels(monitor.id, transition.impact)
         body = text.issue_body(monitor, transition, started, text.monitor_url(self.site_url, monitor.id))
         payload = {"title": text.title(monitor, transition.impact), "body": body, "labels": self.labels.ensure(names)}
@@ -161,14 +166,20 @@ class GitHubTracker(Tracker):
         if issue["state"] == "closed" and L.RESOLVED in issue["labels"]:
             return  # resolved already (a re-run): nothing to add
         marker = text.marker_of(issue.get("body")) or {}
-        started = (transition.started or text.parse_time(marker.get("started"))
+        started = (text.parse_time(marker.get("started")) or transition.started
                    or text.parse_time(issue.get("created_at")) or transition.time)
-        self._post_event(str(issue["number"]), "resolved", transition.time,
-                         text.resolve_text(monitor, transition, started))
+        end, seconds = resolution(transition, started, down_before=text.marker_seconds(marker, "down_s") or 0.0,
+                                  reopened=text.parse_time(marker.get("reopened")))
+        if is_flapping(transition) and transition.check.status is not CheckStatus.NO_DATA:
+            self.flaps.write(issue["number"], "resolved", end, flap_text(monitor.name, transition, end=end,
+                                                                           seconds=seconds))
+        else:
+            self._post_event(str(issue["number"]), "resolved", end, text.resolve_text(monitor, transition, end, seconds))
         names = [*issue["labels"], *([L.RESOLVED] if L.RESOLVED not in issue["labels"] else [])]
         self.labels.ensure(names)
+        body = text.with_marker(issue.get("body"), resolved=to_iso(end), down_s=round(seconds, 3), reopened=None)
         closed = self.api.update_issue(issue["number"], {"state": "closed", "state_reason": "completed",
-                                                         "labels": names})
+                                                         "labels": names, "body": body})
         self.mirror.merge_issue(self.labels.check(closed, names, None))
         self.mirror.unclaim(issue["number"])
         self.mirror.save()
@@ -219,12 +230,19 @@ class GitHubTracker(Tracker):
         if L.INCIDENT not in names:  # a claimed issue whose labels GitHub dropped
             names = L.incident_labels(monitor.id, transition.impact)
         self.labels.ensure(names)
-        change: dict[str, Any] = {"state": "open", "labels": names}
+        marker = text.marker_of(issue.get("body")) or {}
+        down = max(transition.down_before, text.marker_seconds(marker, "down_s") or 0.0)
+        body = text.with_marker(issue.get("body"), resolved=None, down_s=round(down, 3),
+                                reopened=to_iso(transition.started or transition.time))
+        change: dict[str, Any] = {"state": "open", "labels": names, "body": body}
         if text.is_tool_title(issue["title"], monitor):  # not reworded by a person
             change["title"] = text.title(monitor, transition.impact)
         self.mirror.merge_issue(self.labels.check(self.api.update_issue(issue["number"], change), names, monitor.id))
         self.mirror.save()
-        self._post_event(str(issue["number"]), "reopened", transition.time, text.reopen_text(monitor, transition))
+        if is_flapping(transition):  # one comment, edited, however often it flaps
+            self.flaps.write(issue["number"], "reopened", transition.time, flap_text(monitor.name, transition))
+        else:
+            self._post_event(str(issue["number"]), "reopened", transition.time, text.reopen_text(monitor, transition))
         return str(issue["number"])
 
     def _post_event(self, key: str, kind: str, moment: datetime, words: str) -> None:

@@ -64,7 +64,9 @@ def test_first_sync_is_full_and_fetches_comments_only_where_the_count_moved():
     cache = MemoryCache()
     mirror = mirror_of(cache)
     mirror.sync(source, now=NOW, full_every=DAY, overlap=60)
-    assert source.calls == [("issues", "incident", None), ("issues", "maintenance", None), ("comments", 1, None)]
+    # a full sync also lists Upptime's incidents (label "status"); later syncs only once there are some
+    assert source.calls == [("issues", "incident", None), ("issues", "maintenance", None), ("issues", "status", None),
+                            ("comments", 1, None)]
     assert sorted(i["number"] for i in mirror.issues()) == [1, 2]
     entry = mirror.get(1)
     assert entry is not None and entry["labels"] == ["incident", "down"] and entry["user"] == "statusgen-bot"

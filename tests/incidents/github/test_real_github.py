@@ -181,8 +181,8 @@ def test_a_renamed_repository_is_followed_for_reads_and_writes(run, github):
     statuses = {r.status for r in github.log}
     assert 301 in statuses  # GETs were moved for good; later requests went to /repositories/1 at once
     assert all(not r.path.startswith("/repos/acme/status/") for r in github.log[-3:])
-    # the mirror's lists kept their query: only incident and maintenance issues were listed
-    assert all(r.query.get("labels") in ("incident", "maintenance", None) for r in github.requests("GET", r"/issues$"))
+    # the mirror's lists kept their query: only incident, maintenance and (on a full sync) Upptime's status issues were listed
+    assert all(r.query.get("labels") in ("incident", "maintenance", "status", None) for r in github.requests("GET", r"/issues$"))
 
 
 def test_a_307_on_a_write_is_repeated_verbatim(run, github):

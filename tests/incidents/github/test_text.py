@@ -92,7 +92,7 @@ def test_titles_the_tool_gave_are_recognised_and_reworded_ones_are_not():
 def test_resolve_text_says_the_downtime():
     m = monitor()
     resolved = opened(T0 + timedelta(minutes=75))
-    said = text.resolve_text(m, resolved, T0)
+    said = text.resolve_text(m, resolved, resolved.time, 75 * 60)
     assert said.startswith("**Resolved**: Public API is back up at 2026-11-20 10:45:15 UTC after **1h 15m**")
 
 
