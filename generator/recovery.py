@@ -36,7 +36,7 @@ from generator import __version__, signing
 from generator.history.ledger import Ledger
 from generator.incidents.text import md_escape, utc_time
 from generator.models import Check, CheckStatus, Monitor, MonitorState, RestartSpec, TimelineEntry
-from generator.secrets import mask, mask_logs
+from generator.secrets import clip, mask, mask_logs, scrub
 from generator.timeutil import parse_iso, to_iso, utcnow
 
 log = logging.getLogger("statusgen.recovery")
@@ -48,6 +48,7 @@ LOG_KEEP = 20  # attempts kept per monitor in the cache, for the record
 MAX_TRIES = 6  # hard bound on HTTP tries per attempt, whatever the clock says
 FIRST_BACKOFF = 0.5
 RESPONSE_EXCERPT = 200
+EXCERPT_SCAN = 8192  # characters of the body masked before the excerpt is cut from them
 
 
 class TemplateError(ValueError):
@@ -366,8 +367,9 @@ class Recovery:
                 if 200 <= status < 300:
                     error, retriable = "", False
                     break
-                excerpt = " ".join(response.text[:RESPONSE_EXCERPT].split())
-                error = f"HTTP {status} {response.reason or ''}".strip() + (f": {excerpt}" if excerpt else "")
+                # mask, then cut: a secret cut at the 200th character would no longer be recognised
+                excerpt = clip(" ".join(scrub(response.text[:EXCERPT_SCAN]).split()), RESPONSE_EXCERPT)
+                error = f"HTTP {status} {mask(response.reason or '')}".strip() + (f": {excerpt}" if excerpt else "")
                 retriable = status >= 500 or status == 429
                 if not retriable:
                     break  # 4xx: the request itself is wrong; repeating it cannot help
