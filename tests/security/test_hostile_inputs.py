@@ -239,3 +239,13 @@ def test_a_check_is_bounded_whatever_its_probe_does(monkeypatch: pytest.MonkeyPa
     assert time.monotonic() - started < 2 * (0.5 + OVERRUN_GRACE) + 1
     assert check.status is CheckStatus.DOWN and check.attempts == 2
     assert check.error == "probe did not return within 0.5s (abandoned)"
+
+
+def test_alias_bomb_in_a_file_to_import_is_refused(tmp_path: Path) -> None:
+    lines = [*alias_bomb(), "sites:", "  - name: api", "    url: *l8"]
+    (tmp_path / ".upptimerc.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result, seconds = statusgen("import", "upptime", ".upptimerc.yml", cwd=tmp_path, timeout=60,
+                                memory=MEMORY_CEILING)
+    no_traceback(result)
+    assert result.returncode == 2 and seconds < 20
+    assert ".upptimerc.yml:9:" in result.stderr and "alias" in result.stderr, result.stderr
