@@ -37,7 +37,7 @@ import apprise
 from generator.history.ledger import Ledger
 from generator.incidents.text import utc_time
 from generator.models import Monitor, NotifyTarget, Transition, TransitionKind
-from generator.secrets import mask, mask_logs
+from generator.secrets import mask, mask_logs, safe_url, scrub
 from generator.timeutil import format_duration, parse_iso, to_iso, utcnow
 
 log = logging.getLogger("statusgen.notify")
@@ -142,12 +142,12 @@ class Notifier:
                 if self._damped(ledger, thread_key, transition, release):
                     changed = True
                     continue
-                shown = mask(target.url)
+                shown = safe_url(target.url)  # no user info, no query values: they carry tokens
                 try:
                     delivered = self._send(target.url, title, body, kind)
                 except Exception as exc:  # a notifier must never break the run
                     delivered = False
-                    log.warning("%s", mask(f"notify {event} monitor={monitor.id} target={_scheme(shown)} failed: {exc}"))
+                    log.warning("%s", scrub(f"notify {event} monitor={monitor.id} target={_scheme(shown)} failed: {exc}"))
                 if not delivered:
                     log.warning("%s", mask(f"notify {event} monitor={monitor.id} target={_scheme(shown)} not delivered"))
                     continue

@@ -40,7 +40,7 @@ from generator.models import (
 
 from . import validators as v
 from .keys import Key, SpecContext, merge_headers
-from .reader import Reader
+from .reader import MAX_DURATION, Reader
 from .sections import read_settings, read_site
 from .yamlsource import Entry, describe, line_col
 
@@ -58,6 +58,7 @@ NOTIFY_KEYS = ("url", "severities", "events")
 SEVERITIES = ("critical", "warning")
 EVENTS = tuple(kind.value for kind in TransitionKind)
 MAX_ID = 64
+MAX_TIMEOUT = 3600.0  # seconds: a check or a webhook that needs longer is not one a status page can wait for
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
@@ -151,7 +152,8 @@ def _options(reader: Reader, entries: dict[str, Entry], settings_regions: tuple[
     """The options shared by ``defaults`` and monitors, for the keys present (``restart`` is read apart)."""
     result: dict[str, Any] = {}
     if "timeout" in entries:
-        result["timeout"] = reader.duration(entries["timeout"].node, entries["timeout"].path, positive=True)
+        result["timeout"] = reader.duration(entries["timeout"].node, entries["timeout"].path, positive=True,
+                                            maximum=MAX_TIMEOUT)
     if "retries" in entries:
         result["retries"] = reader.integer(entries["retries"].node, entries["retries"].path, minimum=0, maximum=10)
     if "retry_backoff" in entries:
@@ -198,7 +200,8 @@ def _restart_fields(reader: Reader, entry: Entry) -> dict[str, Any] | None:
             result[key] = reader.text(entries[key].node, entries[key].path, allow_empty=key == "body")
     for key in ("timeout", "verify_every"):
         if key in entries:
-            result[key] = reader.duration(entries[key].node, entries[key].path, positive=True)
+            result[key] = reader.duration(entries[key].node, entries[key].path, positive=True,
+                                          maximum=MAX_TIMEOUT if key == "timeout" else MAX_DURATION)
     for key in ("cooldown", "verify_for"):
         if key in entries:
             result[key] = reader.duration(entries[key].node, entries[key].path)
@@ -273,6 +276,7 @@ def _monitors(reader: Reader, entry: Entry, defaults: dict[str, Any], settings: 
         monitor = _monitor(reader, node, path, defaults, settings, ids)
         if monitor is not None:
             monitors.append(monitor)
+    _colliding_pages(reader, items, ids)
     for monitor_id, nodes in ids.items():
         if len(nodes) > 1:
             lines = [line_col(node)[0] for node in nodes]
@@ -283,6 +287,22 @@ def _monitors(reader: Reader, entry: Entry, defaults: dict[str, Any], settings: 
                 reader.problem(node, f"monitors[{index}].id",
                                f'duplicate monitor id "{monitor_id}" (also used at line {others})')
     return tuple(monitors)
+
+
+def _colliding_pages(reader: Reader, items: list[tuple[Node, str]], ids: dict[str, list[Node]]) -> None:
+    """Different ids that the site would publish in one folder (``api`` and ``api-``)."""
+    by_page: dict[str, list[tuple[str, Node]]] = {}
+    for monitor_id, nodes in ids.items():
+        by_page.setdefault(v.page_slug(monitor_id), []).append((monitor_id, nodes[0]))
+    for page, owners in by_page.items():
+        if len(owners) < 2:
+            continue
+        for monitor_id, node in owners:
+            others = ", ".join(f'"{other}" (line {line_col(where)[0]})' for other, where in owners
+                               if other != monitor_id)
+            reader.problem(node, f"monitors[{_index_of(items, node)}].id",
+                           f'id "{monitor_id}" gets the same pages as {others}: both would be published '
+                           f'under monitors/{page}/; make the ids differ in more than trailing dashes')
 
 
 def _index_of(items: list[tuple[Node, str]], id_node: Node) -> int:

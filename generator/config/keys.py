@@ -11,11 +11,13 @@ schema and the loader must both accept (``True``) or both reject (``False``); a 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
+import certifi
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import validators as v
@@ -192,6 +194,29 @@ def host_port(name: str, doc: str, *, default_port: int, **options: Any) -> Chec
 def regex(name: str, doc: str, **options: Any) -> Checked:
     return Checked(name, doc, check=v.regex, pattern=r"\S", secret_ok=False, good=("^ok$",), bad=("", 5),
                    **options)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaBundle(Key):
+    """A file of PEM CA certificates, checked to load; a relative path is taken from the monitors
+    file's folder (and stored that way, so ``run`` reads the file that ``check`` looked at)."""
+
+    def read(self, reader: Reader, entry: Entry) -> Any:
+        value = reader.text(entry.node, entry.path)
+        if value is None or reader.unresolved(value):
+            return value
+        path = value if os.path.isabs(value) else os.path.join(os.path.dirname(reader.source.file), value)
+        problem = v.ca_bundle(path)
+        if problem:
+            reader.problem(entry.node, entry.path, f"{v.quote(value)}: {problem}")
+            return None
+        return path
+
+    def fragment(self) -> dict[str, Any]:
+        return ref("text")
+
+    def samples(self) -> Samples:
+        return (certifi.where(), True), (5, False), ("", False)
 
 
 @dataclass(frozen=True, kw_only=True)

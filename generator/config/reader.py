@@ -15,12 +15,15 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator import secrets
-from generator.timeutil import parse_duration
+from generator.timeutil import format_duration, parse_duration
 
 from .validators import did_you_mean, quote
 from .yamlsource import Entry, Source, describe
 
 _DOLLAR_BRACE = re.compile(r"\$\{[^}]{0,40}\}?")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# no duration in this file means more than ten years; past that, timers and dates overflow
+MAX_DURATION = 3650 * 86400.0
 
 
 class Reader:
@@ -182,8 +185,9 @@ class Reader:
             return None
         return value
 
-    def duration(self, node: Node, path: str, *, positive: bool = False) -> Optional[float]:
-        """Seconds from ``30s``, ``5m``, ``1h``, ``2d``, ``250ms`` or a number of seconds."""
+    def duration(self, node: Node, path: str, *, positive: bool = False,
+                 maximum: float = MAX_DURATION) -> Optional[float]:
+        """Seconds from ``30s``, ``5m``, ``1h``, ``2d``, ``250ms`` or a number of seconds, at most ``maximum``."""
         ok, value = self.value(node, path, "a duration")
         if not ok:
             return None
@@ -200,6 +204,9 @@ class Reader:
             return None
         if positive and seconds <= 0:
             self.problem(node, path, "must be longer than 0s")
+            return None
+        if seconds > maximum:
+            self.problem(node, path, f"{quote(node.value)} is too long: at most {format_duration(maximum)}")
             return None
         return seconds
 
@@ -243,20 +250,39 @@ class Reader:
             return None
         result = []
         failed = False
+        seen: dict[str, Entry] = {}  # by lower-case name: HTTP header names ignore case
         for name, sub in self.source.entries(node, entry.path).items():
-            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
+            if not _HEADER_NAME.fullmatch(name):
                 self.problem(sub.key_node, sub.path, f"{quote(name)} is not a valid HTTP header name")
                 failed = True
                 continue
-            value = self.text(sub.node, sub.path, allow_empty=True)
-            if value is None:
+            first = seen.setdefault(name.lower(), sub)
+            if first is not sub:
+                line = first.key_node.start_mark.line + 1
+                self.problem(sub.key_node, sub.path, f"{quote(name)} is the header {quote(first.key)} again "
+                                                     f"(line {line}): header names ignore case, give it once")
                 failed = True
-            elif "\n" in value or "\r" in value:
-                self.problem(sub.node, sub.path, "a header value must be on one line")
+                continue
+            value = self.text(sub.node, sub.path, allow_empty=True)
+            if value is None or not self._header_value(sub, value):
                 failed = True
             else:
                 result.append((name, value))
         return None if failed else tuple(result)
+
+    def _header_value(self, sub: Entry, value: str) -> bool:
+        if "\n" in value or "\r" in value:
+            self.problem(sub.node, sub.path, "a header value must be on one line")
+            return False
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError as error:
+            # name the character unless it may have come from a secret
+            where = "" if "${" in getattr(sub.node, "value", "") else f" ({value[error.start]!r} is U+{ord(value[error.start]):04X})"
+            self.problem(sub.node, sub.path, f"a header value must be Latin-1 (ISO-8859-1) text{where}: "
+                                             f"percent-encode or drop other characters")
+            return False
+        return True
 
     def unique(self, entry: Entry, values: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
         """``values`` (read from ``entry``) when none is listed twice."""

@@ -23,6 +23,8 @@ SETTING_KEYS = {key.name: key for key in (STALE_AFTER, NOTIFY_EVERY)}
 SETTINGS_KEYS = ("concurrency", "retention", "degraded_counts_as_up", "flap_window", "canary", "quorum", "regions",
                  *SETTING_KEYS)
 CANARY_KEYS = ("type", "target", "timeout")
+MAX_RETENTION_DAYS = 3650  # ten years of raw checks; past that the cut-off date overflows long before disks do
+MAX_CANARY_TIMEOUT = 3600.0
 
 
 def read_site(reader: Reader, entry: Entry | None) -> Site:
@@ -104,6 +106,10 @@ def _retention(reader: Reader, entry: Entry) -> int | None:
     if days < 1:
         reader.problem(entry.node, entry.path, "retention must be at least 1 day (e.g. 90d)")
         return None
+    if days > MAX_RETENTION_DAYS:
+        reader.problem(entry.node, entry.path, f"retention must be at most {MAX_RETENTION_DAYS} days "
+                                               f"({MAX_RETENTION_DAYS}d), got {days}")
+        return None
     return days
 
 
@@ -126,7 +132,8 @@ def _canary(reader: Reader, entry: Entry) -> Canary | None:
             target = reader.text(target_entry.node, target_entry.path)
     fields: dict[str, Any] = {}
     if "timeout" in entries:
-        fields["timeout"] = reader.duration(entries["timeout"].node, entries["timeout"].path, positive=True)
+        fields["timeout"] = reader.duration(entries["timeout"].node, entries["timeout"].path, positive=True,
+                                            maximum=MAX_CANARY_TIMEOUT)
     if kind is None or target is None or any(value is None for value in fields.values()):
         return None
     return Canary(type=kind, target=target, **fields)

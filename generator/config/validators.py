@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import re
+import ssl
 from typing import Iterable, Optional, Union
 from urllib.parse import urlsplit
+
+import regex as regex_engine
+
+from generator.secrets import mask
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -17,6 +23,7 @@ _APPRISE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
 # a JSON path: ``status``, ``data.items[0].ok``, ``[2].name``
 JSON_PATH = re.compile(r"^(?:[^.\[\]\s]+|\[\d+\])(?:\[\d+\])*(?:\.[^.\[\]\s]+(?:\[\d+\])*)*$")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_PAGE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -26,10 +33,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def quote(value: object) -> str:
-    text = str(value)
+    text = mask(value)  # before the cut: a cut secret is no longer recognised
     if len(text) > 80:
         text = text[:77] + "..."
     return f'"{text}"'
+
+
+def page_slug(value: str) -> str:
+    """The folder the site gives an id (``monitors/<slug>/``, ``badges/<slug>/``).
+
+    The rule of :func:`generator.site.links.slug`, repeated here so ``check`` does not load the
+    site builder; tests/config pins the two together.
+    """
+    return _PAGE_UNSAFE.sub("-", value).strip("-.") or "x"
 
 
 def http_url(value: str) -> Optional[str]:
@@ -144,13 +160,31 @@ def status_range(value: object) -> Union[str, tuple[int, int]]:
 
 
 def regex(value: str) -> Optional[str]:
+    """Python's ``re`` syntax, which the probe's engine (``regex``, with a timeout) must also compile."""
     try:
         re.compile(value)
-    except re.error as error:
-        where = f" at position {error.pos}" if error.pos is not None else ""
-        return f"{quote(value)} is not a valid regular expression: {error.msg}{where}"
+        regex_engine.compile(value)
+    except (re.error, regex_engine.error) as error:
+        position, message = getattr(error, "pos", None), getattr(error, "msg", str(error))
+        where = f" at position {position}" if position is not None else ""
+        return f"{quote(value)} is not a valid regular expression: {message}{where}"
     except (RecursionError, OverflowError, ValueError) as error:  # absurd nesting or repeat counts
         return f"{quote(value)} is not a valid regular expression: {error}"
+    return None
+
+
+def ca_bundle(path: str) -> Optional[str]:
+    """Why ``path`` cannot verify a certificate (missing, unreadable, no PEM certificate), or None."""
+    if not os.path.exists(path):
+        return "no such file"
+    if not os.path.isfile(path):
+        return "not a file"
+    try:
+        context = ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError) as error:
+        return f"not a CA bundle of PEM certificates ({getattr(error, 'strerror', None) or error})"
+    if not context.cert_store_stats().get("x509"):
+        return "holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)"
     return None
 
 

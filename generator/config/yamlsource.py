@@ -15,6 +15,7 @@ from typing import Any, Optional
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .aliases import alias_problem
 from .problems import Problem
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -78,7 +79,12 @@ class Source:
         loader = None
         try:
             loader = _Loader(self.text)  # the reader already rejects control characters here
-            self.root = loader.get_single_node()
+            root = loader.get_single_node()
+            bomb = alias_problem(root)  # before anything walks the aliases
+            if bomb is not None:
+                self.problem(bomb[0], "", bomb[1])
+                return
+            self.root = root
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             line, col = line_col(mark)

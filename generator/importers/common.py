@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from generator.config import aliases
 from generator.errors import BadInput
 
 MAX_ID = 64
@@ -46,6 +47,7 @@ def located(node: Node) -> Any:
 def read_yaml(text: str, name: str) -> Any:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        aliases.check(root)  # located() copies what aliases repeat: refuse an alias bomb first
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

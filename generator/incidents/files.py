@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from generator.fsutil import atomic_write_text
 from generator.incidents.base import Tracker, TrackerError
 from generator.incidents.flaps import flap_text, fold_timeline, is_flapping
+from generator.incidents.folder import IncidentFolder, _Entry, down_seconds_of
 from generator.incidents.labels import incident_labels
 from generator.incidents.markdown import (
     Document,
@@ -29,13 +29,8 @@ from generator.incidents.markdown import (
     iso,
     join_front_matter,
     key_line,
-    parse_choice,
-    parse_maintenance,
-    parse_text,
-    parse_timeline,
     parse_timestamp,
     split_front_matter,
-    strip_timeline,
 )
 from generator.incidents.text import describe_check, incident_title, resolution, utc_time
 from generator.models import (
@@ -48,153 +43,11 @@ from generator.models import (
     Transition,
     TransitionKind,
 )
-from generator.secrets import mask
-from generator.timeutil import UTC, day_of, format_duration
+from generator.timeutil import day_of, format_duration
 
 log = logging.getLogger("statusgen.incidents.files")
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_SKIP = {"readme.md"}
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One parsed file: an incident or a maintenance notice."""
-
-    path: Path
-    document: Document
-    incident: Incident | None = None
-    maintenance: Maintenance | None = None
-    modified: datetime | None = None  # the file's mtime: catches hand edits that carry no time
-
-
-class IncidentFolder:
-    """The incident files of a folder, parsed; a file unchanged since the last scan is not read again."""
-
-    def __init__(self, folder: Path):
-        self.dir = folder
-        self._problems: dict[str, str] = {}  # message -> message, in first-seen order
-        self._logged: set[str] = set()  # each problem is logged once per tracker, not once per scan
-        self._cache: dict[Path, tuple[tuple[int, int, int], _Entry | None, list[str]]] = {}
-
-    @property
-    def problems(self) -> list[str]:
-        """Messages about malformed files seen by the latest scan (file:line: key: message)."""
-        return list(self._problems)
-
-    @staticmethod
-    def _message(path: Path, text: str, error: FieldError | str) -> str:
-        if isinstance(error, FieldError):
-            line = error.line or key_line(text, error.key)
-            where = f"{path}:{line}" if line else str(path)
-            return mask(f"{where}: {error}; the file is skipped")
-        return mask(f"{path}: {error}")
-
-    def _paths(self) -> list[Path]:
-        if not self.dir.is_dir():
-            return []
-        return sorted(
-            p for p in self.dir.glob("*.md") if p.is_file() and p.name.lower() not in _SKIP and not p.name.startswith(".")
-        )
-
-    def scan(self) -> list[_Entry]:
-        """Every readable file; a file unchanged since the last scan (same inode, size, mtime) is not re-parsed."""
-        self._problems = {}
-        entries = []
-        cache: dict[Path, tuple[tuple[int, int, int], _Entry | None, list[str]]] = {}
-        for path in self._paths():
-            try:
-                info = path.stat()
-                stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
-            except OSError:
-                continue  # removed while we looked
-            cached = self._cache.get(path)
-            if cached and cached[0] == stamp:
-                entry, messages = cached[1], cached[2]
-            else:
-                entry, messages = self._read(path)
-                if entry is not None:
-                    entry = replace(entry, modified=datetime.fromtimestamp(info.st_mtime, UTC))
-            cache[path] = (stamp, entry, messages)
-            for message in messages:
-                self._problems.setdefault(message, message)
-                if message not in self._logged:
-                    self._logged.add(message)
-                    log.warning("%s", message)
-            if entry is not None:
-                entries.append(entry)
-        self._cache = cache
-        return entries
-
-    def _read(self, path: Path) -> tuple[_Entry | None, list[str]]:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            return None, [self._message(path, "", f"cannot be read ({error.__class__.__name__}: {error}); the file is skipped")]
-        try:
-            document = split_front_matter(text)
-            if "maintenance" in document.meta:
-                return _Entry(path, document, maintenance=self._maintenance(path, document)), []
-            incident, timeline_problems = self._incident(path, document)
-        except FieldError as error:
-            return None, [self._message(path, text, error)]
-        messages = [self._message(path, text, f"{problem}; the entry is skipped") for problem in timeline_problems]
-        return _Entry(path, document, incident=incident), messages
-
-    def _maintenance(self, path: Path, document: Document) -> Maintenance:
-        meta = document.meta
-        start, end, monitors = parse_maintenance(meta)
-        title = parse_text(meta.get("title"), "title")
-        return Maintenance(
-            key=path.stem, title=title or path.stem, start=start, end=end, monitors=monitors, body=document.body.strip()
-        )
-
-    def _incident(self, path: Path, document: Document) -> tuple[Incident, list[str]]:
-        meta = document.meta
-        title = parse_text(meta.get("title"), "title")
-        monitor_id = parse_text(meta.get("monitor"), "monitor", required=False)
-        impact = Impact(parse_choice(meta.get("impact"), "impact", [i.value for i in Impact]))
-        if meta.get("severity") is not None:
-            parse_choice(meta.get("severity"), "severity", ["critical", "warning"])
-        status = parse_choice(meta.get("status"), "status", ["open", "resolved"])
-        started = parse_timestamp(meta.get("started"), "started")
-        resolved = None
-        if meta.get("resolved") is not None:
-            resolved = parse_timestamp(meta.get("resolved"), "resolved")
-            if resolved < started:
-                raise FieldError("resolved", f"{iso(resolved)} is before started {iso(started)}")
-        elif status == "resolved":
-            raise FieldError("resolved", "missing: a resolved incident needs the time it was resolved")
-        automated = meta.get("automated", False)
-        if not isinstance(automated, bool):
-            raise FieldError("automated", f"{automated!r} is not true or false")
-        extra = meta.get("labels") or []
-        if not isinstance(extra, list):
-            raise FieldError("labels", f"{extra!r} is not a list of labels")
-        timeline, problems = parse_timeline(document.body)
-        updated = parse_timestamp(meta["updated"], "updated") if meta.get("updated") is not None else None
-        down_seconds = _seconds(meta.get("down_seconds"))
-        reopened = parse_timestamp(meta["reopened"], "reopened") if meta.get("reopened") is not None else None
-        moments = [started] + ([resolved] if resolved else []) + [e.time for e in timeline] + ([updated] if updated else [])
-        incident = Incident(
-            key=path.stem,
-            title=title or path.stem,
-            monitor_id=monitor_id,
-            impact=impact,
-            status=status,
-            started=started,
-            resolved=resolved if status == "resolved" else None,
-            automated=automated,
-            url=None,
-            body=strip_timeline(document.body),
-            labels=tuple(incident_labels(monitor_id, impact, automated=automated, resolved=status == "resolved",
-                                         extra=extra)),
-            timeline=timeline,
-            updated=max(moments),
-            downtime=down_seconds,
-            reopened=reopened if status == "open" else None,
-        )
-        return incident, problems
 
 
 class FilesTracker(Tracker):
@@ -216,11 +69,8 @@ class FilesTracker(Tracker):
     # ------------------------------------------------------------------ queries
 
     def find_open(self, monitor_id: str) -> Incident | None:
-        found = [
-            e.incident
-            for e in self._scan()
-            if e.incident is not None and e.incident.automated and e.incident.is_open and e.incident.monitor_id == monitor_id
-        ]
+        # from the folder's index, not a scan: a mass outage asks this once per monitor
+        found = [e.incident for e in self.folder.open_entries(monitor_id) if e.incident is not None]
         # more than one (a hand edit, a merge): the newest is the one the tool keeps working on
         found.sort(key=lambda i: (i.started, i.key), reverse=True)
         return found[0] if found else None
@@ -269,17 +119,20 @@ class FilesTracker(Tracker):
             raise TrackerError(f"files tracker: {path}:{line or 1}: {error}") from None
 
     def _save(self, path: Path, meta: dict[str, Any], body: str) -> None:
+        was_fresh = self.folder.before_write()
         try:
             atomic_write_text(path, join_front_matter(meta, body))
         except OSError as error:
             raise TrackerError(f"files tracker: cannot write {path}: {error}") from None
+        self.folder.refresh(path, was_fresh)
 
     def _new_key(self, monitor_id: str, started: datetime) -> str:
         slug = re.sub(r"[^A-Za-z0-9_-]+", "-", monitor_id).strip("-") or "monitor"
         prefix = f"{day_of(started)}-{slug}"
-        pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
-        taken = [int(m.group(1)) for p in self.dir.glob(f"{prefix}-*.md") if (m := pattern.match(p.stem))]
-        return f"{prefix}-{max(taken, default=0) + 1}"
+        number = self.folder.next_number(prefix)  # from the index: a glob per incident made N opens quadratic
+        while (self.dir / f"{prefix}-{number}.md").exists():  # a file the index cannot know yet
+            number += 1
+        return f"{prefix}-{number}"
 
     @staticmethod
     def _touch(meta: dict[str, Any], moment: datetime) -> None:
@@ -354,7 +207,7 @@ class FilesTracker(Tracker):
         meta["resolved"] = None
         meta.pop("downtime", None)
         # the down intervals so far, and where the new one starts: the downtime adds them up, not the gaps
-        meta["down_seconds"] = round(max(transition.down_before, _seconds(meta.get("down_seconds")) or 0.0), 3)
+        meta["down_seconds"] = round(max(transition.down_before, down_seconds_of(meta.get("down_seconds")) or 0.0), 3)
         meta["reopened"] = iso(transition.started or transition.time)
         self._set_impact(meta, monitor, transition.impact, resolved=False)
         self._touch(meta, transition.time)
@@ -406,7 +259,7 @@ class FilesTracker(Tracker):
         except FieldError:
             reopened = None
         # a resolved time before the start would make the file invalid: resolution() never gives one
-        ended, seconds = resolution(transition, started, down_before=_seconds(meta.get("down_seconds")) or 0.0,
+        ended, seconds = resolution(transition, started, down_before=down_seconds_of(meta.get("down_seconds")) or 0.0,
                                     reopened=reopened)
         lasted = format_duration(seconds)
         impact = Impact(meta["impact"]) if meta.get("impact") in ("down", "degraded") else transition.impact
@@ -427,9 +280,3 @@ class FilesTracker(Tracker):
             body = add_timeline_entry(document.body, TimelineEntry(ended, "resolved", text))
         self._save(path, meta, body)
 
-
-def _seconds(value: Any) -> float | None:
-    """``down_seconds`` from front matter: a number of seconds, or None when absent or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        return None
-    return float(value)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Callable, Optional, Protocol, TypeVar
 
 from generator.models import Check, CheckStatus, Monitor
-from generator.secrets import mask
+from generator.secrets import clip, scrub
 from generator.timeutil import utcnow
 
 MAX_ERROR_CHARS = 300
@@ -32,9 +32,11 @@ def seconds_text(seconds: float) -> str:
 
 
 def short(text: object, limit: int = MAX_ERROR_CHARS) -> str:
-    """Masked, one line, bounded: fit for an issue title, a table cell or a log line."""
-    value = " ".join(mask(text).split())
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """Masked (URLs scrubbed), one line, bounded: fit for an issue title, a table cell or a log line.
+
+    Masked before it is cut: a cut must never leave the first half of a secret behind.
+    """
+    return clip(" ".join(scrub(text).split()), limit)
 
 
 def make_check(
@@ -59,16 +61,18 @@ def make_check(
 
 
 def mask_details(details: dict[str, Any]) -> dict[str, Any]:
-    """Mask string values (one level of lists too): details end up in history and on the site."""
-    clean: dict[str, Any] = {}
-    for key, value in details.items():
-        if isinstance(value, str):
-            clean[key] = mask(value)
-        elif isinstance(value, (list, tuple)):
-            clean[key] = [mask(item) if isinstance(item, str) else item for item in value]
-        else:
-            clean[key] = value
-    return clean
+    """Scrub and mask every string, at any depth: details end up in history and on the site."""
+    return {key: _clean(value) for key, value in details.items()}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(item) for item in value]
+    return value
 
 
 def _chain(exc: BaseException):

@@ -22,6 +22,7 @@ import threading
 from typing import Any, Optional
 
 import aiohttp
+import regex
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -32,6 +33,7 @@ from generator.probes.base import RUN_CLIENTS, Deadline, describe_error, make_ch
 from generator.probes.http_client import AsyncHttpClient
 from generator.probes.http_spec import KEYS, HttpExpect, HttpSpec, JsonAssertion
 from generator.probes.probetype import ProbeType
+from generator.secrets import clip, safe_url
 
 BODY_LIMIT = 1 << 20  # 1 MiB: enough for any health page, bounded for a misbehaving one
 MAX_REDIRECTS = 10
@@ -158,8 +160,9 @@ def probe(monitor: Monitor, timeout: float) -> Check:
             response.close()
         session.close()
         deadline.close()
-    final_url = response.url if response.url != spec.url else None
-    return verdict(monitor, started, latency_ms, response.status_code, body, response.encoding, truncated, final_url)
+    final_url = response.url if response.history else None  # only a redirect has a final URL worth keeping
+    return verdict(monitor, started, latency_ms, response.status_code, body, response.encoding, truncated, final_url,
+                   deadline)
 
 
 def verdict(
@@ -171,16 +174,21 @@ def verdict(
     encoding: Optional[str],
     truncated: bool,
     final_url: Optional[str],
+    deadline: Deadline,
 ) -> Check:
-    """The check for an answer that arrived: its expectations, then ``degraded_after``."""
+    """The check for an answer that arrived: its expectations (``body_regex`` within what is left of
+    the deadline), then ``degraded_after``."""
     spec = monitor.spec
     assert isinstance(spec, HttpSpec)
     details: dict[str, Any] = {}
     if final_url is not None:
-        details["final_url"] = final_url
+        details["final_url"] = safe_url(final_url)  # no user info, no query values
     if truncated:
         details["body_truncated"] = True
-    failure = evaluate(spec.expect, code, body, encoding, truncated)
+    try:
+        failure = evaluate(spec.expect, code, body, encoding, truncated, seconds=deadline.remaining())
+    except TimeoutError:
+        failure = f"{deadline.timed_out()} (matching body_regex)"
     if failure:
         return make_check(monitor, started, CheckStatus.DOWN, latency_ms=latency_ms, code=code, error=failure, details=details)
     limit = spec.expect.degraded_after
@@ -245,7 +253,10 @@ async def _probe_async(client: AsyncHttpClient, monitor: Monitor, spec: HttpSpec
         else:
             error = deadline.timed_out() if deadline.expired else describe_error(exc, timeout)
         return make_check(monitor, started, CheckStatus.DOWN, latency_ms=deadline.elapsed_ms(), code=code, error=error)
-    return verdict(monitor, started, latency_ms, code, body, encoding, truncated, final)
+    if spec.expect.body_regex:  # matching may take its whole budget: off the loop that runs every check
+        return await asyncio.to_thread(verdict, monitor, started, latency_ms, code, body, encoding, truncated, final,
+                                       deadline)
+    return verdict(monitor, started, latency_ms, code, body, encoding, truncated, final, deadline)
 
 
 async def _read_body_async(stream: aiohttp.StreamReader) -> tuple[bytes, bool]:
@@ -269,11 +280,17 @@ def ranges_text(ranges: tuple[tuple[int, int], ...]) -> str:
 
 
 def _quote(text: str, limit: int = 60) -> str:
-    return "'" + (text if len(text) <= limit else text[: limit - 1] + "…") + "'"
+    # masked before cut: a cut secret would no longer be recognised
+    return "'" + clip(text, limit) + "'"
 
 
-def evaluate(expect: HttpExpect, status: int, body: bytes, encoding: Optional[str], truncated: bool = False) -> str:
-    """The first unmet expectation as a short sentence, or "" when all hold."""
+def evaluate(expect: HttpExpect, status: int, body: bytes, encoding: Optional[str], truncated: bool = False,
+             *, seconds: Optional[float] = None) -> str:
+    """The first unmet expectation as a short sentence, or "" when all hold.
+
+    ``seconds`` bounds ``body_regex`` matching (TimeoutError past it): the body is the probed
+    service's choice, and a backtracking pattern such as ``^(a+)+$`` could otherwise run for ever.
+    """
     if expect.status and not any(low <= status <= high for low, high in expect.status):
         return f"status {status} not in {ranges_text(expect.status)}"
     if not (expect.body_contains or expect.body_not_contains or expect.body_regex or expect.json):
@@ -289,22 +306,30 @@ def evaluate(expect: HttpExpect, status: int, body: bytes, encoding: Optional[st
         if needle in text:
             return f"body contains {_quote(needle)}"
     if expect.body_regex:
-        try:
-            pattern = re.compile(expect.body_regex)
-        except re.error as exc:
-            return f"invalid body_regex {_quote(expect.body_regex)}: {exc}"
-        if not pattern.search(text):
-            return f"body does not match /{expect.body_regex}/"
+        failure = _regex_failure(expect.body_regex, text, seconds)
+        if failure:
+            return failure
     if expect.json:
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             suffix = " (truncated at 1 MiB)" if truncated else ""
             return f"body is not valid JSON{suffix}"
         for assertion in expect.json:
             failure = check_json(assertion, document)
             if failure:
                 return failure
+    return ""
+
+
+def _regex_failure(pattern_text: str, text: str, seconds: Optional[float]) -> str:
+    """The ``regex`` module (same syntax as ``re``) with a timeout, the GIL released while it runs."""
+    try:
+        pattern = regex.compile(pattern_text)
+    except (regex.error, RecursionError, OverflowError, ValueError) as exc:
+        return f"invalid body_regex {_quote(pattern_text)}: {exc}"
+    if not pattern.search(text, concurrent=True, timeout=None if seconds is None else max(seconds, 0.001)):
+        return f"body does not match /{pattern_text}/"
     return ""
 
 
@@ -352,8 +377,8 @@ def _same(actual: Any, expected: Any) -> bool:
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    # masked before cut, as in _quote
+    return clip(json.dumps(value, ensure_ascii=False, sort_keys=True), limit)
 
 
 def check_json(assertion: JsonAssertion, document: Any) -> str:

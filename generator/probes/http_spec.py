@@ -14,6 +14,7 @@ from generator.config import validators as v
 from generator.config.keys import (
     Block,
     Boolean,
+    CaBundle,
     Choice,
     Duration,
     Headers,
@@ -199,6 +200,6 @@ KEYS: tuple[Key, ...] = (
     Text("body", "request body", allow_empty=True),
     Boolean("follow_redirects", "follow redirects (default true)", inherit=True),
     Boolean("verify_tls", "verify the certificate (default true; false is an explicit opt-out)", inherit=True),
-    Text("ca_bundle", "a CA bundle file to verify against"),
+    CaBundle("ca_bundle", "a CA bundle file (PEM) to verify against; relative to the monitors file's folder"),
     EXPECT,
 )

@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from generator.config.keys import Choice, Integer, Key, SpecContext, Text, host, port
+from generator.config.keys import CaBundle, Choice, Integer, Key, SpecContext, host, port
 from generator.models import Check, CheckStatus, Monitor
 from generator.probes.base import Deadline, describe_error, make_check, now
 from generator.probes.probetype import ProbeType
@@ -42,7 +42,7 @@ KEYS: tuple[Key, ...] = (
     port("port", "TLS port (default 443; with starttls the protocol's own: smtp 587, imap 143, pop3 110, ftp 21, "
                  "postgres 5432)"),
     host("server_name", "name to send (SNI) and verify (default: host)"),
-    Text("ca_bundle", "a CA bundle file to verify against"),
+    CaBundle("ca_bundle", "a CA bundle file (PEM) to verify against; relative to the monitors file's folder"),
     Integer("degraded_days", "fewer days left than this: degraded (default 14)", minimum=0, maximum=3650),
     Integer("down_days", "fewer days left than this, or an invalid certificate: down (default 3)",
             minimum=0, maximum=3650),

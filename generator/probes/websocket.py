@@ -21,7 +21,7 @@ from websockets.exceptions import (
 )
 from websockets.sync.client import connect
 
-from generator.config.keys import Checked, Headers, Key, Text, with_refs
+from generator.config.keys import CaBundle, Checked, Headers, Key, Text, with_refs
 from generator.models import Check, CheckStatus, Monitor
 from generator.probes.base import Deadline, describe_error, make_check, now, short
 from generator.probes.probetype import ProbeType
@@ -59,7 +59,8 @@ KEYS: tuple[Key, ...] = (
     Text("send", "a text message to send once connected", allow_empty=True),
     expect_block("websocketExpect", "a message that must arrive within the timeout (after send, if any)",
                  with_json=True),
-    Text("ca_bundle", "a CA bundle file to verify a wss:// server against"),
+    CaBundle("ca_bundle", "a CA bundle file (PEM) to verify a wss:// server against; relative to the monitors "
+                          "file's folder"),
 )
 
 

@@ -10,11 +10,12 @@ import requests
 from generator import __version__, signing
 from generator.models import RestartSpec
 from generator.recovery.attempts import RestartAttempt, evolve
-from generator.secrets import mask
+from generator.secrets import clip, mask, scrub
 
 MAX_TRIES = 6  # hard bound on HTTP tries per attempt, whatever the clock says
 FIRST_BACKOFF = 0.5
 RESPONSE_EXCERPT = 200
+EXCERPT_SCAN = 8192  # characters of the body masked before the excerpt is cut from them
 
 
 class HookSender:
@@ -74,8 +75,9 @@ class HookSender:
                 if 200 <= status < 300:
                     error, retriable = "", False
                     break
-                excerpt = " ".join(response.text[:RESPONSE_EXCERPT].split())
-                error = f"HTTP {status} {response.reason or ''}".strip() + (f": {excerpt}" if excerpt else "")
+                # mask, then cut: a secret cut at the 200th character would no longer be recognised
+                excerpt = clip(" ".join(scrub(response.text[:EXCERPT_SCAN]).split()), RESPONSE_EXCERPT)
+                error = f"HTTP {status} {mask(response.reason or '')}".strip() + (f": {excerpt}" if excerpt else "")
                 retriable = status >= 500 or status == 429
                 if not retriable:
                     break  # 4xx: the request itself is wrong; repeating it cannot help

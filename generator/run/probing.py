@@ -14,6 +14,8 @@ attempts start longest-worst-case first (timeout x attempts + backoffs).
 Each attempt runs under its probe's own deadline (``monitor.timeout``); should a
 probe overrun it by more than a grace period the runner stops waiting, records
 DOWN and leaves the stuck thread behind (daemon, not counted against the bound).
+Sequential callers (verification after a restart, the canary) get the same outer
+bound from :func:`bounded_attempt`.
 
 Where a monitor's type declares an async probe (http), its attempts run as tasks
 on one event loop thread (:mod:`generator.run.lanes`) instead of worker
@@ -25,6 +27,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -101,6 +104,31 @@ def _probe_error(monitor: Monitor, started: datetime, t0: float, exc: Exception)
     )
 
 
+def bounded_attempt(monitor: Monitor, clock: Optional[Clock] = None) -> Check:
+    """:func:`attempt` on a daemon thread, given up past the monitor's timeout plus a grace period:
+    whatever happens inside a probe, the caller is back in bounded time."""
+    result: list[Check] = []
+    finished = threading.Event()
+
+    def work() -> None:
+        result.append(attempt(monitor, clock))
+        finished.set()
+
+    threading.Thread(target=work, name=f"probe-{monitor.id}", daemon=True).start()
+    if finished.wait(max(monitor.timeout, 0.0) + OVERRUN_GRACE):
+        return result[0]
+    return _abandoned(monitor, clock)
+
+
+def _abandoned(monitor: Monitor, clock: Optional[Clock]) -> Check:
+    return Check(
+        monitor_id=monitor.id,
+        time=(clock or utcnow)(),
+        status=CheckStatus.DOWN,
+        error=f"probe did not return within {seconds_text(monitor.timeout)} (abandoned)",
+    )
+
+
 def _clean(check: Check, monitor: Monitor, started: datetime) -> Check:
     # the runner owns identity and time; masking again costs little and catches a careless probe
     return replace(
@@ -134,7 +162,7 @@ def probe_with_retries(
     made = 0
     first: Optional[datetime] = None
     while True:
-        check = attempt(monitor, clock)
+        check = bounded_attempt(monitor, clock)
         first = first or check.time
         made += 1
         if not _should_retry(check) or made >= monitor.attempts:
@@ -259,16 +287,7 @@ def run_probes(
                     if run.ticket is not None:
                         run.ticket.cancel()
                     del running[key]
-                    monitor = run.job.monitor
-                    settle(
-                        run.job,
-                        Check(
-                            monitor_id=monitor.id,
-                            time=(clock or utcnow)(),
-                            status=CheckStatus.DOWN,
-                            error=f"probe did not return within {seconds_text(monitor.timeout)} (abandoned)",
-                        ),
-                    )
+                    settle(run.job, _abandoned(run.job.monitor, clock))
                     continue
                 if not run.parked and now - run.started >= park_after:
                     run.parked = True
@@ -341,7 +360,7 @@ def check_canary(canary: Canary) -> Optional[str]:
         monitor = canary_monitor(canary)
     except ValueError as exc:
         return str(exc)
-    check = attempt(monitor)
+    check = bounded_attempt(monitor)
     return None if check.status is not CheckStatus.DOWN else (check.error or "no answer")
 
 

@@ -83,7 +83,7 @@ def test_full_fixture_every_type_and_option():
     assert (web.failure_threshold, web.success_threshold) == (2, 2)
 
     assert api.spec.method == "POST" and api.spec.body == '{"ping": true}'
-    assert api.spec.verify_tls is False and api.spec.ca_bundle == "certs/internal.pem"
+    assert api.spec.verify_tls is False and api.spec.ca_bundle == str(VALID / "certs" / "internal.pem")
     assert api.spec.headers == (("User-Agent", "statusgen"),)
     assert api.spec.expect.status == ((200, 299),) and api.spec.expect.degraded_after == 2.0
     assert (api.timeout, api.retries) == (1.5, 0)
@@ -95,7 +95,7 @@ def test_full_fixture_every_type_and_option():
     assert db.notify == () and db.regions == ("eu", "us")
 
     assert cert.spec == TlsSpec(host="www.example.com", port=8443, server_name="example.com",
-                                ca_bundle="certs/ca.pem", degraded_days=30, down_days=7)
+                                ca_bundle=str(VALID / "certs" / "ca.pem"), degraded_days=30, down_days=7)
     assert cert.name == "cert" and cert.group is None
 
     assert dns.spec == DnsSpec(name="_dmarc.example.com", record_type="TXT",

@@ -214,3 +214,33 @@ def test_json_doc_query(server):
     doc = json.dumps({"a": [1, {"b": "c"}]})
     expect = HttpExpect(json=(JsonAssertion(path="a[1].b", equals="c", has_equals=True),))
     assert run(server.url(f"/json?doc={doc}"), expect=expect).status is CheckStatus.UP
+
+
+# --------------------------------------------------------------------------- bounded regular expressions
+
+
+def test_the_reported_backtracking_regex_answers_at_once():
+    from generator.probes.http import evaluate
+
+    started = time.monotonic()
+    failure = evaluate(HttpExpect(body_regex="^(a+)+$"), 200, b"a" * 40 + b"!", None, seconds=2.0)
+    assert failure == "body does not match /^(a+)+$/"
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_slow_regex_gives_up_when_its_time_is_up():
+    from generator.probes.http import evaluate
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        evaluate(HttpExpect(body_regex="(a|aa)+$"), 200, b"a" * 60 + b"!", None, seconds=0.2)
+    assert time.monotonic() - started < 30  # the engine checks its clock now and then, not at every step
+
+
+def test_a_slow_regex_is_a_down_check_not_a_hang(server):
+    server.route("/as", body="a" * 60 + "!")
+    started = time.monotonic()
+    check = run(server.url("/as"), timeout=1.0, expect=HttpExpect(body_regex="(a|aa)+$"))
+    assert check.status is CheckStatus.DOWN
+    assert check.error == "timed out after 1.0s (matching body_regex)"
+    assert time.monotonic() - started < 30

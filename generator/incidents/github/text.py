@@ -21,6 +21,7 @@ from urllib.parse import quote
 import yaml
 
 from generator import secrets
+from generator.config import aliases
 from generator.incidents import labels as L
 from generator.incidents.github.foreign import read_foreign, strip_kener_times
 from generator.incidents.markdown import FieldError, parse_window
@@ -283,7 +284,7 @@ def read_maintenance(issue: Issue) -> Maintenance:
     if not match:
         raise UnreadableIssue("no ```yaml block or --- front matter with start and end")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = aliases.load(match.group(1))  # an issue body is anyone's text: the alias budget holds
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
