@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test screenshots bench check build clean system-deps npm-deps
+.PHONY: run test lint screenshots bench check build clean system-deps npm-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,11 @@ check: $(STAMP)
 build: $(STAMP)
 	$(BIN)/statusgen build
 
-test: $(STAMP) npm-deps system-deps
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) npm-deps system-deps lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # refresh the README's screenshots (docs/screenshot-*.png) from the browser test

@@ -85,13 +85,13 @@ def test_issues_labels_comments_through_pygithub(github):
     assert exists.value.status == 422
 
     issue = repo.create_issue("🛑 API is down", "body", labels=["incident", "down", "monitor:api"])
-    assert issue.number == 1 and [l.name for l in issue.labels] == ["incident", "down", "monitor:api"]
+    assert issue.number == 1 and [label.name for label in issue.labels] == ["incident", "down", "monitor:api"]
     assert repo.get_label("down").color == "ededed"  # unknown labels are created, as GitHub does
     comment = issue.create_comment("restart requested")
     assert comment.user.login == "status-bot"
     issue.add_to_labels("critical")
     issue.remove_from_labels("down")
-    assert {l.name for l in repo.get_issue(1).labels} == {"incident", "monitor:api", "critical"}
+    assert {label.name for label in repo.get_issue(1).labels} == {"incident", "monitor:api", "critical"}
     issue.edit(state="closed", state_reason="completed", labels=["incident", "resolved"])
     again = repo.get_issue(1)
     assert again.state == "closed" and again.state_reason == "completed" and again.closed_at is not None

@@ -205,8 +205,8 @@ def test_no_secret_anywhere(demo):
 
 
 def test_history_is_paginated_newest_first(tmp_path):
-    from generator.site.sample import sample_incident
     from generator.history import History
+    from generator.site.sample import sample_incident
 
     config = sample_config(3)
     history = History(tmp_path / "data")

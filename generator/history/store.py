@@ -34,8 +34,8 @@ from generator.fsutil import atomic_write_json
 from generator.history import rawlog, statefile
 from generator.history.durations import DEFAULT_HOLD, TIMED
 from generator.history.errors import HistoryError
-from generator.history.layout import Layout
 from generator.history.keeper import RollupKeeper
+from generator.history.layout import Layout
 from generator.history.summary import load_summary
 from generator.history.uptime import window_uptime
 from generator.models import Check, CheckStatus, DayRollup, MonitorState

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import socket
 import threading
 from typing import Any, Optional
 
@@ -43,7 +44,7 @@ _MISSING = object()
 _current = threading.local()
 
 
-def _watch_new_socket(sock):
+def _watch_new_socket(sock: socket.socket) -> socket.socket:
     deadline: Optional[Deadline] = getattr(_current, "deadline", None)
     if deadline is not None:
         deadline.watch(sock)

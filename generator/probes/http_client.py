@@ -81,7 +81,8 @@ class HttpEnvironment:
             with_port = f"{host}:{port}" if port else host
             if any(host.endswith(entry) or with_port.endswith(entry) for entry in entries):
                 return True
-        return bool(urllib.request.proxy_bypass_environment(host, {"no": self.no_proxy})) if self.no_proxy else False
+        bypass = getattr(urllib.request, "proxy_bypass_environment")  # undocumented, but what requests itself calls
+        return bool(bypass(host, {"no": self.no_proxy})) if self.no_proxy else False
 
     def blocking_only(self, url: str) -> bool:
         """True where only requests reproduces today's behaviour: a netrc file, a SOCKS proxy."""

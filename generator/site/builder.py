@@ -46,7 +46,7 @@ def _render_monitors(indices: list[int]) -> tuple[dict[str, int], int, int, int]
     return writer.written, writer.files, writer.pages, writer.bytes
 
 
-def _monitor_workers(renderer: "Renderer", writer: SiteWriter):
+def _monitor_workers(renderer: Renderer, writer: SiteWriter):
     """Start forked workers for the monitor pages when there are many; None to render them here."""
     global _job
     workers = min(os.cpu_count() or 1, 4)

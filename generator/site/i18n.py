@@ -7,7 +7,7 @@ library's locale, so the output does not depend on the machine's LC_TIME.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Optional, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,7 +42,7 @@ class Strings:
     table: dict[str, Any]
 
     @classmethod
-    def load(cls, language: str, theme_dirs: Sequence[Path]) -> "Strings":
+    def load(cls, language: str, theme_dirs: Sequence[Path]) -> Strings:
         """English first (every key exists), then the language, each theme folder overriding the next."""
         if language not in LANGUAGES:
             raise SiteError(f"site.language: {language!r} is not supported (choose one of: {', '.join(LANGUAGES)})")
@@ -96,7 +96,7 @@ class Strings:
         year, month, number = (int(part) for part in day.split("-"))
         return self("format.short_date", year=year, month=self.month(month), month_num=month, day=number)
 
-    def datetime(self, moment: datetime, zone: ZoneInfo | None = None) -> str:
+    def datetime(self, moment: datetime, zone: tzinfo | None = None) -> str:
         local = moment.astimezone(zone or UTC)
         return self("format.datetime", date=self.date(local), time=local.strftime("%H:%M"))
 

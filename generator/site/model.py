@@ -27,7 +27,7 @@ class Recent:
     last_check: Optional[Check] = None
 
     @classmethod
-    def of_points(cls, points: Iterable[tuple[float, str, Optional[float]]], last: Optional[Check]) -> "Recent":
+    def of_points(cls, points: Iterable[tuple[float, str, Optional[float]]], last: Optional[Check]) -> Recent:
         """From History.points (already inside the window, by time)."""
         counts = {"up": 0, "degraded": 0, "down": 0}
         latency = []

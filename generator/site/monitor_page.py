@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 DAYS_OPEN = 14  # rows of the daily table shown without opening "older days"
 
 
-def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
+def render(renderer: Renderer, writer: SiteWriter, view: MonitorView) -> None:
     t = renderer.strings
     now = renderer.now
     unit = t("unit.ms")
@@ -83,7 +83,7 @@ def render(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
         badges=renderer.badge_names(view.id),
     )
 
-def _day_row(renderer: "Renderer", bar, rollup) -> str:
+def _day_row(renderer: Renderer, bar, rollup) -> str:
     """One row of a monitor's daily table; built here because 1,000 pages x 90 rows is the hot loop.
 
     Dates and the "no data" text are escaped once and cached; figures are digits only.

@@ -57,7 +57,7 @@ def _hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def head(renderer: "Renderer") -> dict[str, Any]:
+def head(renderer: Renderer) -> dict[str, Any]:
     """Template context for the 404 page: its link root, and what makes it work without knowing it."""
     known = links.base_path(renderer.base_url)
     if known:

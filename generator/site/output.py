@@ -39,7 +39,7 @@ class SiteWriter:
         self.written: dict[str, int] = {}  # relative path -> size
 
     @classmethod
-    def worker(cls, staging: Path) -> "SiteWriter":
+    def worker(cls, staging: Path) -> SiteWriter:
         """A writer for a forked worker: same staging folder, no threads, no swap (the parent commits)."""
         writer = cls.__new__(cls)
         writer.out_dir = staging

@@ -31,7 +31,7 @@ def json_bytes(value: Any) -> bytes:
     return (json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def monitor_badges(renderer: "Renderer", writer: SiteWriter, view: MonitorView) -> None:
+def monitor_badges(renderer: Renderer, writer: SiteWriter, view: MonitorView) -> None:
     t = renderer.strings
     status = view.status
     _badge_set(
@@ -44,7 +44,7 @@ def monitor_badges(renderer: "Renderer", writer: SiteWriter, view: MonitorView) 
     )
 
 
-def site_badges(renderer: "Renderer", writer: SiteWriter) -> None:
+def site_badges(renderer: Renderer, writer: SiteWriter) -> None:
     t = renderer.strings
     # the whole page: overall status, rolling 30-day uptime over all monitors' time, median of monitors' medians
     page_uptime = rolling_page_uptime(renderer.views, renderer.now, 30, renderer.config.settings.degraded_counts_as_up)
@@ -60,13 +60,13 @@ def site_badges(renderer: "Renderer", writer: SiteWriter) -> None:
     )
 
 
-def _badge_set(renderer: "Renderer", writer: SiteWriter, monitor_id: Optional[str], *badges: Badge) -> None:
+def _badge_set(renderer: Renderer, writer: SiteWriter, monitor_id: Optional[str], *badges: Badge) -> None:
     for (name, path), badge in zip(renderer.badge_names(monitor_id).items(), badges):
         writer.write(path + ".json", json_bytes(badge.endpoint()))
         writer.write(path + ".svg", badge.svg())
 
 
-def write_api(renderer: "Renderer", writer: SiteWriter) -> StatuspageApi:
+def write_api(renderer: Renderer, writer: SiteWriter) -> StatuspageApi:
     api = StatuspageApi(
         site_title=renderer.config.site.title,
         base_url=renderer.base_url,
@@ -84,7 +84,7 @@ def write_api(renderer: "Renderer", writer: SiteWriter) -> StatuspageApi:
     return api
 
 
-def _story_html(renderer: "Renderer", incident: Incident) -> str:
+def _story_html(renderer: Renderer, incident: Incident) -> str:
     """An incident in a feed: its body, then its updates newest first (the same list as its page)."""
     t, story = renderer.strings, renderer.stories[incident.key]
     parts = [str(render_markdown(story.body))] if story.body else []
@@ -96,7 +96,7 @@ def _story_html(renderer: "Renderer", incident: Incident) -> str:
     return "".join(parts)
 
 
-def _entries(renderer: "Renderer", api: StatuspageApi) -> list[tuple[FeedEntry, tuple[str, ...]]]:
+def _entries(renderer: Renderer, api: StatuspageApi) -> list[tuple[FeedEntry, tuple[str, ...]]]:
     """Every feed entry with the monitors it concerns (empty: every monitor), newest first.
 
     Links are relative to the site's root when its address is unknown; ``_relink`` fixes them per feed.
@@ -118,7 +118,8 @@ def _entries(renderer: "Renderer", api: StatuspageApi) -> list[tuple[FeedEntry, 
             html=_story_html(renderer, incident),
             category="incident",
         )
-        result.append((entry, (incident.monitor_id,) if incident.monitor_id else ("",)))
+        monitors: tuple[str, ...] = (incident.monitor_id,) if incident.monitor_id else ("",)
+        result.append((entry, monitors))
     for item in renderer.maintenance:
         link = links.public_url(renderer.base_url, renderer.maintenance_pages[item.key])
         entry = FeedEntry(
@@ -135,7 +136,7 @@ def _entries(renderer: "Renderer", api: StatuspageApi) -> list[tuple[FeedEntry, 
     return result
 
 
-def _write_feed(renderer: "Renderer", writer: SiteWriter, api: StatuspageApi, paths: dict[str, str], title: str,
+def _write_feed(renderer: Renderer, writer: SiteWriter, api: StatuspageApi, paths: dict[str, str], title: str,
                 entries: list[FeedEntry]) -> None:
     t = renderer.strings
     base = renderer.base_url
@@ -144,14 +145,16 @@ def _write_feed(renderer: "Renderer", writer: SiteWriter, api: StatuspageApi, pa
         entries = [dataclasses.replace(e, link=up + e.link) for e in entries]
     updated = max([e.updated for e in entries], default=renderer.now)
     home = links.public_url(base, "index.html") or links.relative_root(paths["atom"]) + "index.html"
-    common = dict(title=title, site_link=home, updated=updated, entries=entries, language=HTML_LANG.get(t.language, "en"))
+    language = HTML_LANG.get(t.language, "en")
     feed_id = links.public_url(base, paths["atom"]) if base else f"urn:statusgen:{api.id}:{paths['atom']}"
-    writer.write(paths["atom"], atom(feed_id=feed_id, self_link=links.public_url(base, paths["atom"]), **common))
+    writer.write(paths["atom"], atom(feed_id=feed_id, self_link=links.public_url(base, paths["atom"]), title=title,
+                                     site_link=home, updated=updated, entries=entries, language=language))
     writer.write(paths["rss"], rss(description=renderer.config.site.description,
-                                   self_link=links.public_url(base, paths["rss"]), **common))
+                                   self_link=links.public_url(base, paths["rss"]), title=title, site_link=home,
+                                   updated=updated, entries=entries, language=language))
 
 
-def write_feeds(renderer: "Renderer", writer: SiteWriter, api: StatuspageApi) -> None:
+def write_feeds(renderer: Renderer, writer: SiteWriter, api: StatuspageApi) -> None:
     """The whole site's feeds, and one pair per monitor with its incidents and the maintenance that covers it."""
     t = renderer.strings
     everything = _entries(renderer, api)
@@ -163,7 +166,7 @@ def write_feeds(renderer: "Renderer", writer: SiteWriter, api: StatuspageApi) ->
         _write_feed(renderer, writer, api, links.feeds_of(view.id), f"{site_title}: {view.monitor.name}", mine)
 
 
-def write_calendar(renderer: "Renderer", writer: SiteWriter, api: StatuspageApi) -> None:
+def write_calendar(renderer: Renderer, writer: SiteWriter, api: StatuspageApi) -> None:
     """Scheduled maintenance as an iCalendar feed."""
     events = []
     for item in sorted(renderer.maintenance, key=lambda m: (m.start, m.key)):

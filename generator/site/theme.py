@@ -15,6 +15,7 @@ import jinja2
 
 from generator.site.i18n import SiteError
 
+
 def _bundled_theme() -> Path:
     """The top-level ``site/`` of a checkout (or editable install), else the copy ``pip install .``
     puts under ``<prefix>/share/statusgen/site`` (pyproject's data-files)."""

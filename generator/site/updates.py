@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
 
-from generator.models import Incident, TimelineEntry
+from generator.models import Comment, Incident, TimelineEntry
 
 STATES = ("investigating", "identified", "monitoring", "resolved")
 
@@ -74,7 +74,7 @@ def _restart_failed(text: str) -> bool:
 def incident_updates(incident: Incident, text_of: Optional[Callable[[TimelineEntry], str]] = None) -> list[Update]:
     """The updates of ``incident``, newest first; ``text_of`` renders a timeline entry's text (for translation)."""
     render = text_of or (lambda entry: entry.text)
-    entries = [(e.time, 0, e) for e in incident.timeline]
+    entries: list[tuple[datetime, int, TimelineEntry | Comment]] = [(e.time, 0, e) for e in incident.timeline]
     entries += [(c.time, 1, c) for c in incident.comments if c.trusted]
     entries.sort(key=lambda item: (item[0], item[1]))
     updates: list[Update] = []

@@ -10,15 +10,16 @@ host other than the loopback server.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import functools
 import http.server
+import os
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
+
 
 def _find_chromium() -> str:
     """$CHROMIUM, Debian's /usr/bin/chromium, or a Chromium/Chrome on PATH (GitHub's Ubuntu runners ship Chrome)."""

@@ -341,7 +341,7 @@ class GitHubEmulator(Shapes):
                 return 200, self.repo_json(), {}
             if rest == "/labels":
                 if method == "GET":
-                    return self._page(sorted(self.labels.values(), key=lambda l: l.id), query, path, self.label_json)
+                    return self._page(sorted(self.labels.values(), key=lambda label: label.id), query, path, self.label_json)
                 if method == "POST":
                     return self._create_label(payload, user)
             match = re.fullmatch(r"/labels/([^/]+)", rest)
