@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 import apprise
 
 from generator.history.ledger import Ledger
-from generator.incidents.text import utc_time
+from generator.incidents.text import md_escape, utc_time
 from generator.models import Monitor, NotifyTarget, Transition, TransitionKind
 from generator.secrets import mask, mask_logs, safe_url, scrub
 from generator.timeutil import format_duration, parse_iso, to_iso, utcnow
@@ -220,7 +220,7 @@ def message(monitor: Monitor, transition: Transition, *, incident_url: Optional[
     if check.latency_ms is not None:
         detail.append(f"{check.latency_ms:.0f} ms")
     if check.error:
-        detail.append(check.error)
+        detail.append(md_escape(check.error))  # the probed service's words: text, not Markdown
     if detail and kind is not TransitionKind.RESOLVED:
         lines.append(f"Last check ({utc_time(check.time)}): " + ", ".join(detail))
     if incident_url:

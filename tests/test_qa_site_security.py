@@ -146,14 +146,15 @@ def test_agent_edges_body_of_exactly_max_body_unicode_headers_and_odd_timestamps
     assert exact.status_code == 202
     over = body[:-2] + b'x"}'
     assert requests.post(agent.url, data=over, timeout=10, headers=_signed_headers(over, stamp)).status_code == 413
-    # a float or a spaced timestamp is not unix seconds; a unicode key is refused, not a crash
+    # a float, a spaced or a non-ASCII timestamp is not unix seconds: a malformed request (400, issue 17),
+    # a unicode key is refused, not a crash
     other = _restart_body()
     for stamp_text in (f"{stamp}.0", f"{stamp} 1", "１７００"):
         headers = _signed_headers(other, stamp)
         headers[signing.TIMESTAMP_HEADER] = stamp_text
         answer = requests.post(agent.url, data=other, timeout=10,
                                headers={k: v.encode("utf-8") for k, v in headers.items()})
-        assert answer.status_code == 401, stamp_text
+        assert answer.status_code == 400, stamp_text
     headers = {**_signed_headers(other, stamp), signing.IDEMPOTENCY_HEADER: "clé-ü".encode()}
     assert requests.post(agent.url, data=other, timeout=10, headers=headers).status_code == 400
     assert agent.agent.wait_idle(10)
@@ -224,3 +225,35 @@ def test_only_web_links_to_the_issue_reach_an_incident_page(tmp_path):
     pages = {p.parent.name: p.read_text() for p in (out / "incidents").glob("*/index.html")}
     assert "javascript:" not in "".join(pages.values())
     assert any('href="https://github.com/acme/status/issues/7"' in html for html in pages.values())
+
+
+# --------------------------------------------------------------------------- site: nothing swallowed (issue 17)
+
+SWALLOWING = ["style", "script", "textarea", "title", "xmp", "plaintext", "noscript", "iframe", "template", "svg"]
+
+
+def test_an_unclosed_raw_text_tag_does_not_drop_the_rest_of_an_incident_body_in_chromium(tmp_path):
+    from tests.support.browser import CHROMIUM, chromium, serve, watch
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Chromium (make system-deps)")
+    config, history, incidents, maintenance = demo_inputs(tmp_path, now=NOW, count=2, incidents=len(SWALLOWING))
+    incidents = list(incidents)
+    for index, tag in enumerate(SWALLOWING):
+        body = (f"Before the {tag}.\n\n<{tag}>opened {tag} <img src=x onerror=\"window.pwned=1\">\n\n"
+                f"After the {tag}: **still here** <script>window.pwned=1</script>")
+        incidents[index] = dataclasses.replace(incidents[index], body=body, automated=False)
+    out = tmp_path / "_site"
+    build_site(config, history, incidents, maintenance, out, now=NOW)
+    with serve(out) as base, chromium() as browser:
+        page = browser.new_page()
+        record = watch(page, base)
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        for index, tag in enumerate(SWALLOWING):
+            page.goto(f"{base}incidents/{incidents[index].key}/index.html", wait_until="load")
+            text = page.inner_text("main")
+            assert f"Before the {tag}." in text and f"After the {tag}:" in text and "still here" in text, tag
+            assert f"opened {tag}" in text, tag
+            assert page.evaluate("window.pwned === undefined"), tag
+        assert dialogs == [] and record.console_errors == []

@@ -8,11 +8,12 @@ travel to the command in ``STATUSGEN_*`` environment variables.
 
 Answers: 202 accepted (or a duplicate of a running/finished delivery), 400
 malformed, 401 bad signature or stale timestamp, 404 unknown monitor or path,
-405 wrong method, 411 no length, 413 body too large, 429 another restart of the
-same monitor is running.
+405 wrong method, 409 replayed (remembered across restarts), 411 no length, 413 body
+too large, 429 another restart of the same monitor is running, 503 every handler busy.
 
 Rooms: :mod:`.config` reads ``agent.yaml``, :mod:`.command` runs one restart,
-:mod:`.server` answers HTTP and holds the entry points.
+:mod:`.server` answers HTTP and holds the entry points, :mod:`.wire` bounds sockets and
+framing, :mod:`.replay` keeps the replay window on disk.
 """
 
 from .command import AgentState, Run, restart_env, run_command

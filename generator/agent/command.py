@@ -11,14 +11,13 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
-from generator.secrets import mask
+from generator.secrets import MIN_LENGTH, WINDOW, forms, mask
 
 from .config import AgentCommand, AgentConfig
 
@@ -27,6 +26,7 @@ log = logging.getLogger("statusgen.agent")
 DONE_KEEP = 512  # finished idempotency keys remembered (replays are rejected after 5 minutes anyway)
 ENV_VALUE = re.compile(r"[^\x20-\x7e]")
 OUTPUT_TAIL = 400  # bytes of the command's output kept for the log
+OUTPUT_GRACE = 2.0  # seconds to wait for the output's end after the command exits (a daemon may hold it)
 
 
 @dataclass
@@ -122,8 +122,27 @@ def restart_env(document: dict[str, Any], *, delivery: str, monitor_id: str, key
     }
 
 
+def carries(value: str, secret: str) -> bool:
+    """Whether ``value`` holds ``secret`` in any form :func:`~generator.secrets.mask` hides, whole or in part."""
+    if not secret or len(secret) < MIN_LENGTH:
+        return False
+    whole = forms(secret)
+    if any(form in value for form in whole if len(form) >= MIN_LENGTH):
+        return True
+    if len(secret) < WINDOW:
+        return False
+    pieces = {form[i:i + WINDOW] for form in whole for i in range(len(form) - WINDOW + 1)}
+    return any(value[i:i + WINDOW] in pieces for i in range(len(value) - WINDOW + 1))
+
+
 def _child_env(config: AgentConfig, command: AgentCommand, values: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if v != config.secret}  # the agent's key stays with the agent
+    # the agent's key stays with the agent: an inherited variable holding it in any form is dropped
+    env: dict[str, str] = {}
+    for name, value in os.environ.items():
+        if carries(value, config.secret) or carries(name, config.secret):
+            log.warning("%s", f"not passing environment variable {mask(name)} to the command: it holds the secret")
+            continue
+        env[name] = value
     env.update(dict(command.env))
     for name, value in values.items():
         env[name] = ENV_VALUE.sub("", str(value))[:200]
@@ -131,10 +150,9 @@ def _child_env(config: AgentConfig, command: AgentCommand, values: dict[str, str
 
 
 def run_command(config: AgentConfig, command: AgentCommand, run: Run, values: dict[str, str]) -> None:
-    """Run the monitor's command; output goes to a file, not a pipe, so a daemon it spawns cannot hold us."""
+    """Run the monitor's command; of its output only the last OUTPUT_TAIL bytes are ever held."""
     began = time.monotonic()
-    with tempfile.TemporaryFile() as output:
-        run.returncode, run.output = _execute(command, _child_env(config, command, values), output)
+    run.returncode, run.output = _execute(command, _child_env(config, command, values))
     log.info(
         "%s",
         mask(
@@ -144,21 +162,56 @@ def run_command(config: AgentConfig, command: AgentCommand, run: Run, values: di
     )
 
 
-def _execute(command: AgentCommand, env: dict[str, str], output: IO[bytes]) -> tuple[int, str]:
+class Tail(threading.Thread):
+    """Drains a pipe to its end, keeping only the last ``OUTPUT_TAIL`` bytes (400 MB of output costs nothing).
+
+    A daemon the command starts may keep the pipe open: the run does not wait for it beyond
+    ``OUTPUT_GRACE`` and this thread keeps draining (and discarding) so the daemon never blocks.
+    """
+
+    def __init__(self, fd: int):
+        super().__init__(name="restart-output", daemon=True)
+        self.fd = fd
+        self.lock = threading.Lock()
+        self.data = b""
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 65536):
+                with self.lock:
+                    self.data = (self.data + chunk)[-OUTPUT_TAIL:]
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
+
+    def text(self) -> str:
+        self.join(OUTPUT_GRACE)
+        with self.lock:
+            return self.data.decode("utf-8", "replace")
+
+
+def _execute(command: AgentCommand, env: dict[str, str]) -> tuple[int, str]:
     """Exit code and the tail of the output on one line; 127 when it cannot start, -9 when killed on timeout."""
+    read_fd, write_fd = os.pipe()
     try:
         process = subprocess.Popen(  # argv comes from the agent's own config only; no shell
             list(command.command),
             cwd=command.cwd,
             env=env,
             stdin=subprocess.DEVNULL,
-            stdout=output,
+            stdout=write_fd,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a timeout can stop all of it
             shell=False,
         )
     except OSError as exc:
+        os.close(read_fd)
         return 127, f"cannot start {command.command[0]}: {exc.strerror or exc}"
+    finally:
+        os.close(write_fd)  # the child holds its own copy; ours would keep the pipe from ever ending
+    tail = Tail(read_fd)
+    tail.start()
     note = ""
     try:
         returncode = process.wait(timeout=command.timeout)
@@ -170,6 +223,4 @@ def _execute(command: AgentCommand, env: dict[str, str], output: IO[bytes]) -> t
         process.wait()
         returncode = -9
         note = f"timed out after {command.timeout:g}s and was killed; "
-    output.seek(0)
-    tail = output.read()[-OUTPUT_TAIL:].decode("utf-8", "replace")
-    return returncode, note + " ".join(tail.split())
+    return returncode, note + " ".join(tail.text().split())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator import signing
+from generator import secrets, signing
 from generator.config.problems import ConfigError, Problem
 from generator.config.reader import Reader
 from generator.config.yamlsource import Entry, Source, describe
@@ -23,9 +23,14 @@ from generator.errors import ConfigInvalid
 
 DEFAULT_MAX_BODY = 65536
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_REQUEST_TIMEOUT = 10.0  # headers and body of one request, in total: a trickling client is cut off
+DEFAULT_MAX_CONNECTIONS = 16  # handler threads; one more connection is answered 503
+MAX_CONNECTIONS_RANGE = (1, 1024)
+STATE_SUFFIX = ".state.json"  # agent.yaml -> agent.state.json beside it, unless state: says where
 MAX_BODY_RANGE = (256, 10 * 1024 * 1024)
 MAX_BYTES = 1024 * 1024  # an agent.yaml is a few hundred bytes; refuse to chew on anything absurd
-TOP_KEYS = ("secret", "monitors", "max_body", "max_age", "max_future")
+TOP_KEYS = ("secret", "monitors", "max_body", "max_age", "max_future", "state", "request_timeout",
+            "max_connections")
 MONITOR_KEYS = ("command", "cwd", "timeout", "env")
 # keys people reach for in the file that are command-line options instead
 OPTIONS = {"listen": "is not read from agent.yaml: pass --listen host:port to statusgen agent"}
@@ -53,6 +58,9 @@ class AgentConfig:
     path: str = "agent.yaml"
     max_age: float = signing.MAX_AGE
     max_future: float = signing.MAX_FUTURE
+    state: str | None = None  # the replay window's file (None: accept only requests signed after start)
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 class AgentConfigError(ConfigError, ConfigInvalid):
@@ -113,9 +121,32 @@ def _build(reader: Reader, root: Node, name: str, folder: Path) -> AgentConfig |
         low, high = MAX_BODY_RANGE
         entry = top["max_body"]
         max_body = reader.integer(entry.node, entry.path, minimum=low, maximum=high) or DEFAULT_MAX_BODY
+    max_connections = DEFAULT_MAX_CONNECTIONS
+    if "max_connections" in top:
+        low, high = MAX_CONNECTIONS_RANGE
+        entry = top["max_connections"]
+        max_connections = reader.integer(entry.node, entry.path, minimum=low, maximum=high) or max_connections
+    request_timeout = DEFAULT_REQUEST_TIMEOUT
+    if "request_timeout" in top:
+        entry = top["request_timeout"]
+        request_timeout = reader.duration(entry.node, entry.path, positive=True) or request_timeout
+    if len(secret) >= 16:
+        secrets.register(secret)  # a (valid) secret written literally is masked in the logs too
     return AgentConfig(secret=secret, monitors=_monitors(reader, top, root, folder), max_body=max_body, path=name,
                        max_age=_window(reader, top.get("max_age"), signing.MAX_AGE),
-                       max_future=_window(reader, top.get("max_future"), signing.MAX_FUTURE))
+                       max_future=_window(reader, top.get("max_future"), signing.MAX_FUTURE),
+                       state=_state(reader, _given(top, "state"), name, folder),
+                       request_timeout=request_timeout, max_connections=max_connections)
+
+
+def _state(reader: Reader, entry: Entry | None, name: str, folder: Path) -> str:
+    """Where the replay window is kept: ``state:`` (relative to agent.yaml's folder), else beside agent.yaml."""
+    if entry is None:
+        return str(folder / (Path(name).stem + STATE_SUFFIX))
+    text = reader.text(entry.node, entry.path, secret_ok=False)
+    if not text:
+        return str(folder / (Path(name).stem + STATE_SUFFIX))
+    return str(Path(text) if Path(text).is_absolute() else folder / text)
 
 
 def _window(reader: Reader, entry: Entry | None, default: float) -> float:

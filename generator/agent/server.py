@@ -9,6 +9,7 @@ one release when a request has no ``webhook-signature`` (logged as deprecated).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -30,6 +31,8 @@ from generator.timeutil import to_iso, utcnow
 
 from .command import AgentState, restart_env
 from .config import AgentCommand, AgentConfig, AgentConfigError, load_agent_config
+from .replay import ReplayWindow, token
+from .wire import DeadlineReader, PooledServer, framing, timestamp
 
 log = logging.getLogger("statusgen.agent")
 
@@ -37,6 +40,7 @@ DEFAULT_LISTEN = "127.0.0.1:9090"
 PATHS = ("/", "/restart")
 TOKEN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 DISCARD_LIMIT = 1024 * 1024  # bytes of an oversized body read and dropped so the client sees our 413
+WRITE_TIMEOUT = 5.0  # seconds to hand an answer to a client that stopped reading
 
 
 class AgentUsageError(AgentConfigError):
@@ -49,17 +53,15 @@ class AgentUsageError(AgentConfigError):
 # --------------------------------------------------------------------------- HTTP
 
 
-class AgentServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class AgentServer(PooledServer):
     def __init__(self, config: AgentConfig, address: tuple[str, int]):
         self.config = config
         self.agent = AgentState(config)
-        self.seen = signing.SeenMessages()
+        # accepted signatures, on disk while they are valid, so a replay after a restart is refused too
+        self.replays = ReplayWindow(config.state, config.max_age + config.max_future)
         # the stdlib server is IPv4 only; --listen [::1]:9090 (documented) needs an IPv6 socket
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        super().__init__(address, AgentHandler)
+        super().__init__(address, AgentHandler, config.max_connections)
 
     @property
     def url(self) -> str:
@@ -79,9 +81,20 @@ class AgentHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # we log one line of our own per request instead
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        self.reader = DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        # one total deadline for the request line, the headers and the body, however they trickle in
+        self.reader.deadline = time.monotonic() + self.server.config.request_timeout
+        super().handle_one_request()
+
     def _answer(self, code: int, payload: dict[str, Any], *, monitor: str = "-", delivery: str = "-",
                 reason: str = "", headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload, sort_keys=True).encode("utf-8")
+        self.connection.settimeout(WRITE_TIMEOUT)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -151,16 +164,10 @@ class AgentHandler(BaseHTTPRequestHandler):
     def _body(self) -> bytes | None:
         """The whole body, or ``None`` after answering why not; never more than max_body is buffered."""
         max_body = self.server.config.max_body
-        length_text = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked" or length_text is None:
-            self._answer(411, {"error": "Content-Length required"}, reason="no length")
-            return None
-        try:
-            length = int(length_text)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            self._answer(400, {"error": "bad Content-Length"}, reason="bad length")
+        length = framing(self.headers)
+        if isinstance(length, tuple):
+            code, reason = length
+            self._answer(code, {"error": reason}, reason=reason)
             return None
         if length > max_body:
             self._discard(min(length, DISCARD_LIMIT))
@@ -175,6 +182,9 @@ class AgentHandler(BaseHTTPRequestHandler):
     def _signed(self, body: bytes) -> bool:
         config = self.server.config
         standard = self.headers.get(signing.WEBHOOK_SIGNATURE) is not None
+        if not all(timestamp(self.headers.get(name)) for name in (signing.WEBHOOK_TIMESTAMP, signing.TIMESTAMP_HEADER)):
+            self._answer(400, {"error": "timestamp must be unix seconds in ASCII digits"}, reason="bad timestamp")
+            return False
         try:
             if standard:
                 signing.verify_standard(config.secret, body, dict(self.headers.items()), now=time.time(),
@@ -194,12 +204,29 @@ class AgentHandler(BaseHTTPRequestHandler):
         except signing.SignatureError as exc:
             self._answer(401, {"error": f"unauthorized: {exc}"}, reason=str(exc))
             return False
-        if standard and not self.server.seen.first_time(self.headers.get(signing.WEBHOOK_ID, ""),
-                                                         self.headers.get(signing.WEBHOOK_TIMESTAMP, "")):
+        if not self._first_time(standard):
             self._answer(409, {"error": "replayed: this webhook-id and timestamp were already received"},
                          reason="replay")
             return False
         return True
+
+    def _first_time(self, standard: bool) -> bool:
+        """A signed request is accepted once, here or before a restart (the window is kept on disk).
+
+        A request carrying both signatures is remembered by both, so stripping one form off a
+        captured request does not make it new. A deprecated-only request repeated inside this
+        process is answered by the idempotency rules (202, the first run's status) as before.
+        """
+        legacy = self.headers.get(signing.SIGNATURE_HEADER, "").strip()
+        keys = [token("sha256", legacy)] if legacy else []
+        if standard:
+            stamp = self.headers.get(signing.WEBHOOK_TIMESTAMP, "").strip()
+            keys.insert(0, token("v1", self.headers.get(signing.WEBHOOK_ID, ""), stamp))
+        else:
+            stamp = self.headers.get(signing.TIMESTAMP_HEADER, "").strip()
+            if legacy in self.server.agent.signed:
+                return True
+        return self.server.replays.first_time(keys, int(stamp))
 
     def _event(self, body: bytes) -> tuple[dict[str, Any], str] | None:
         """The restart event and its monitor id, or ``None`` after a 400."""
@@ -211,7 +238,7 @@ class AgentHandler(BaseHTTPRequestHandler):
             monitor_id = monitor.get("id") if isinstance(monitor, dict) else None
             if not isinstance(monitor_id, str) or not monitor_id:
                 raise ValueError("monitor.id missing")
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; "[[[[..." recurses
             self._answer(400, {"error": "body must be the statusgen restart event (leave restart.body unset)"},
                          reason=str(exc)[:80])
             return None

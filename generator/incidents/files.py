@@ -32,7 +32,7 @@ from generator.incidents.markdown import (
     parse_timestamp,
     split_front_matter,
 )
-from generator.incidents.text import describe_check, incident_title, resolution, utc_time
+from generator.incidents.text import describe_check, incident_title, md_escape, resolution, utc_time
 from generator.models import (
     CheckStatus,
     Impact,
@@ -272,7 +272,7 @@ class FilesTracker(Tracker):
         self._touch(meta, transition.time)
         text = f"{monitor.name} is back up after {lasted} of downtime."
         if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
-            text = f"Closed after {lasted}: {transition.check.error or 'no data'}."
+            text = f"Closed after {lasted}: {md_escape(transition.check.error) or 'no data'}."
         if is_flapping(transition) and transition.check.status is not CheckStatus.NO_DATA:
             entry = TimelineEntry(ended, "resolved", flap_text(monitor.name, transition, end=ended, seconds=seconds))
             body = fold_timeline(document.body, entry)

@@ -12,10 +12,18 @@ import re
 from datetime import datetime
 
 from generator.models import Check, Impact, Incident, Transition
-from generator.secrets import mask
+from generator.secrets import MASK, mask
 from generator.timeutil import UTC, duration_between, format_duration
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# a probed service's text, written into Markdown, must stay text: links, images, emphasis, code,
+# headings and HTML are escaped; what GitHub would autolink (URLs, www., e-mail) goes in code spans
+_AUTOLINK = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:/{1,3}|www\.)[^\s`<>]+|[\w.+-]+@[\w-]+\.[\w.-]+")
+_BACKSLASHED = re.compile(r"([\\`*_\[\]()!#~])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "=": "&#61;"}
+_ENTITY = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
+_LEADING = re.compile(r"^(\s*\d*)([-+.)])")  # "- x", "+ x", "1. x", "1) x" would open a list
+_ESCAPED = re.compile(r"`([^`]*)`|\\([\\`*_\[\]()!#~+\-.)])|&(amp|lt|gt|#124|#61);")
+_UNENTITY = {"amp": "&", "lt": "<", "gt": ">", "#124": "|", "#61": "="}
 
 
 def incident_title(name: str, impact: Impact) -> str:
@@ -64,9 +72,46 @@ def incident_seconds(incident: Incident, now: datetime) -> float:
     return duration_between(incident.started, end).total_seconds()
 
 
-def md_escape(text: str) -> str:
-    """Text that Markdown shows as it is (no emphasis, code, links or HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+def md_escape(text: object) -> str:
+    """Masked text that Markdown (GitHub's and the site's) shows as it is, on one line.
+
+    Nothing becomes a link, image, emphasis, heading, list, table cell break or HTML tag; the
+    whole text stays readable (escapes and entities render as the characters they stand for).
+    """
+    value = " ".join(mask(text).split())
+    # a mask stays ``***`` as written (outputs and tests look for it); a lone run of asterisks is text
+    joined = MASK.join(_escape_piece(piece) for piece in value.split(MASK))
+    leading = _LEADING.match(joined)
+    if leading and (leading.group(2) in "-+" or leading.group(1).strip()):
+        joined = f"{leading.group(1)}\\{joined[leading.start(2):]}"
+    return joined
+
+
+def _escape_piece(value: str) -> str:
+    pieces: list[str] = []
+    position = 0
+    for match in _AUTOLINK.finditer(value):
+        pieces.append(_escape_plain(value[position:match.start()]))
+        pieces.append(f"`{match.group(0)}`")
+        position = match.end()
+    pieces.append(_escape_plain(value[position:]))
+    return "".join(pieces)
+
+
+def _escape_plain(text: str) -> str:
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(0)], _BACKSLASHED.sub(r"\\\1", text))
+
+
+def md_unescape(text: str) -> str:
+    """The text :func:`md_escape` was given (masked, on one line): for showing it as plain text again."""
+    def plain(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return match.group(1)
+        if match.group(2) is not None:
+            return match.group(2)
+        return _UNENTITY[match.group(3)]
+
+    return _ESCAPED.sub(plain, text)
 
 
 def table_cell(text: object) -> str:
@@ -75,7 +120,7 @@ def table_cell(text: object) -> str:
 
 
 def describe_check(check: Check) -> str:
-    """What a check saw, in one masked line: ``HTTP 503 in 120 ms: connection reset``."""
+    """What a check saw, in one masked line of Markdown: ``HTTP 503 in 120 ms: connection reset``."""
     parts = []
     if check.code is not None and f"HTTP {check.code}" not in check.error:
         parts.append(f"HTTP {check.code}")
@@ -86,6 +131,6 @@ def describe_check(check: Check) -> str:
     if "days_left" in check.details:
         parts.append(f"certificate expires in {check.details['days_left']} days")
     text = " ".join(parts)
-    if check.error:
-        text = f"{text}: {check.error}" if text else check.error
+    if check.error:  # the probed service's words: Markdown text, never markup
+        return f"{text}: {md_escape(check.error)}" if text else md_escape(check.error)
     return mask(text or check.status.value)

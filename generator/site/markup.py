@@ -8,6 +8,8 @@ promises zero requests to other hosts. Secret values are masked first.
 
 from __future__ import annotations
 
+import html as _html
+import re
 import xml.etree.ElementTree as etree
 from functools import lru_cache
 
@@ -26,6 +28,22 @@ _TAGS = {
 _ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}, "ol": {"start"}}
 _SCHEMES = {"http", "https", "mailto"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Tags nh3 removes while keeping what is inside them. Any other tag is shown as text: raw-text
+# elements (<style>, <script>, <textarea>, <title>, <xmp>, <plaintext>, <svg>, <math>, ...) left open
+# made the parser swallow the rest of an incident body.
+_UNWRAPPED = {
+    "div", "span", "img", "center", "font", "u", "ins", "mark", "small", "big", "section", "article", "header",
+    "footer", "aside", "main", "nav", "figure", "figcaption", "caption", "cite", "q", "var", "samp", "tt", "dfn",
+    "tfoot", "colgroup", "col", "picture", "source", "label", "address", "bdi", "bdo", "time", "data", "wbr",
+}  # fmt: skip
+_TAG = re.compile(r"<(?=[?!](?!--))|<(/?\s*)([A-Za-z][A-Za-z0-9-]*)")
+
+
+def _shown_as_text(match: re.Match[str]) -> str:
+    name = (match.group(2) or "").lower()
+    if name and (name in _TAGS or name in _UNWRAPPED or name in _HEADINGS):
+        return match.group(0)
+    return "&lt;" + (match.group(1) or "") + (match.group(2) or "")
 
 
 class _ImagesToLinks(Treeprocessor):
@@ -70,8 +88,9 @@ _md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists", _NoIm
 
 
 def sanitize(html: str) -> str:
+    """Allow-listed HTML; other tags become text first, so no unclosed element swallows what follows."""
     return nh3.clean(
-        html,
+        _TAG.sub(_shown_as_text, html),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         url_schemes=_SCHEMES,
@@ -98,8 +117,6 @@ def plain_text(text: str, limit: int = 300) -> str:
     """A short plain-text excerpt (for feeds and the JSON API)."""
     cleaned = nh3.clean(str(render_markdown(text)), tags=set())
     cleaned = " ".join(cleaned.split())
-    import html as _html
-
     cleaned = _html.unescape(cleaned)
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - 1].rstrip() + "…"

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from generator.incidents.text import md_unescape
 from generator.models import Incident, TimelineEntry
 from generator.site.clock import Clock
 from generator.site.i18n import Strings
@@ -121,7 +122,7 @@ class Narrator:
         if not message and kind in ("detected", "reopened", "escalated", "deescalated") and ": " in text.split("\n", 1)[0]:
             message = text.split("\n", 1)[0].rsplit(": ", 1)[1].rstrip(".")
         if message and message.strip() not in facts:  # "HTTP 503" as the error says no more than the status
-            facts.append(_literal(message))
+            facts.append(_literal(md_unescape(message)))  # stored escaped for Markdown; shown as code
         return facts
 
 

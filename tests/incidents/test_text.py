@@ -29,7 +29,8 @@ def test_titles():
 
 
 def test_markdown_escaping():
-    assert text.md_escape("a*b_[c](d) <x> `e` |") == r"a\*b\_\[c\](d) \<x\> \`e\` \|"
+    # issue 17: entities for what python-markdown cannot backslash-escape, so both renderers show the text
+    assert text.md_escape("a*b_[c](d) <x> `e` |") == r"a\*b\_\[c\]\(d\) &lt;x&gt; \`e\` &#124;"
     assert text.table_cell("two\nlines | <!-- x -->") == "two lines \\| &lt;!-- x -->"
 
 

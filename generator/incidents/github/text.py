@@ -28,6 +28,7 @@ from generator.incidents.markdown import FieldError, parse_window
 from generator.incidents.text import (
     human_time,
     incident_title,
+    md_escape,
     table_cell,
     utc_time,
 )
@@ -160,7 +161,7 @@ def issue_body(monitor: Monitor, transition: Transition, started: datetime, url:
     if check.latency_ms is not None:
         rows.append(("Latency", f"{check.latency_ms:.0f} ms"))
     if check.error:
-        rows.append(("Error", check.error))
+        rows.append(("Error", md_escape(check.error)))  # the probed service's words stay text
     if check.attempts > 1:
         rows.append(("Attempts", check.attempts))
     lines = [
@@ -187,7 +188,7 @@ def check_line(check: Check) -> str:
     if check.latency_ms is not None:
         parts.append(f"{check.latency_ms:.0f} ms")
     if check.error:
-        parts.append(f"error: {table_cell(check.error)}")
+        parts.append(f"error: {table_cell(md_escape(check.error))}")
     return ", ".join(parts) + "."
 
 
@@ -205,7 +206,7 @@ def resolve_text(monitor: Monitor, transition: Transition, end: datetime, second
     lasted = format_duration(seconds)
     if transition.check.status is CheckStatus.NO_DATA:  # closed without a good check (monitor removed)
         return (f"**Closed** at {utc_time(end)} after **{lasted}**: "
-                f"{secrets.mask(transition.check.error) or 'no data'}.")
+                f"{md_escape(transition.check.error) or 'no data'}.")
     return f"**Resolved**: {monitor.name} is back up at {utc_time(end)} after **{lasted}** of downtime."
 
 
