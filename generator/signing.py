@@ -64,7 +64,7 @@ def _parse_timestamp(value: str | None) -> int:
     if value is None or not value.strip():
         raise SignatureError(f"missing {TIMESTAMP_HEADER} header")
     text = value.strip()
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # "²" is a digit to isdigit(), not to int()
         raise SignatureError(f"{TIMESTAMP_HEADER} is not unix seconds")
     return int(text)
 

@@ -152,3 +152,10 @@ def test_the_agent_accepts_what_recovery_sends_with_only_the_standard_headers(ag
     answer = requests.post(agent.url, data=body, headers={**headers, "Content-Type": "application/json"},
                            timeout=10)
     assert answer.status_code == 202, answer.text
+
+
+@pytest.mark.parametrize("stamp", ["²", "１７００", "1700.0", "-1700", "1" * 13])
+def test_signing_verify_refuses_timestamps_that_are_not_ascii_unix_seconds(stamp):
+    """Every caller of signing.verify, not only the agent, gets a SignatureError, never a ValueError."""
+    with pytest.raises(signing.SignatureError, match="not unix seconds"):
+        signing.verify("a-long-enough-secret", b"{}", "sha256=00", stamp, now=time.time())
