@@ -160,7 +160,7 @@ class History:
         first, last_day = day_of(since), day_of(until)
         found: list[tuple[float, str, float | None]] = []
         newest_line = ""
-        for day in self.layout.raw_days(monitor_id):
+        for day in self._days_between(monitor_id, since, until):
             if day < first or day > last_day:
                 continue
             points, last_line = rawlog.read_points(self.layout.raw_file(monitor_id, day),
@@ -176,6 +176,14 @@ class History:
             newest = [c for c in self.checks(monitor_id, since, until) if c.time.timestamp() == found[-1][0]]
             check = newest[-1] if newest else None
         return found, check
+
+    def _days_between(self, monitor_id: str, since: datetime, until: datetime) -> list[str]:
+        """The raw days that can hold checks of [since, until]: named from the calendar for a short
+        range (a missing file reads as empty; no directory listing), else as listed on disk."""
+        if until - since > RAW_SERIES_SPAN:
+            return self.layout.raw_days(monitor_id)
+        first = datetime.strptime(day_of(since), "%Y-%m-%d").replace(tzinfo=UTC)
+        return [day_of(first + _DAY * offset) for offset in range((until - first).days + 1)]
 
     def rollups(self, monitor_id: str, since_day: DayLike | None = None,
                 now: datetime | None = None) -> list[DayRollup]:

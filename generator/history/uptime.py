@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from generator.models import DayRollup
 from generator.timeutil import UTC
@@ -25,6 +26,7 @@ _DAY = 86_400.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@lru_cache(maxsize=4096)  # a build asks for the same few hundred days once per monitor and window
 def _day_start(day: str) -> float:
     return (datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - _EPOCH).total_seconds()
 
