@@ -78,6 +78,11 @@ class MonitorView:
     def id(self) -> str:
         return self.monitor.id
 
+    @property
+    def first_day(self) -> Optional[str]:
+        """The oldest day with data inside the window."""
+        return self.data.days[0].day if self.data.days else None
+
 
 @dataclass(frozen=True)
 class Overall:

@@ -1,0 +1,56 @@
+"""A monitor as the pages that list many monitors show it, kept after its own pages are written.
+
+The build streams monitors (read one, write its page, badges and feeds, drop its data);
+what the home page, the group pages, the API, the uptime file and the site badges need
+of it afterwards is a ``Listed``: a few figures, its day segments and its sparkline, a
+small and constant size whatever its history holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+from markupsafe import Markup
+
+from generator.history.uptime import window_seconds
+from generator.models import Monitor
+from generator.site.views import MonitorView, Segment
+
+PAGE_UPTIME_DAYS = 30  # the site badge's window
+
+
+@dataclass(frozen=True)
+class Listed:
+    monitor: Monitor
+    status: str  # a key of STATUS_ORDER
+    since: Optional[datetime]
+    uptime: dict[str, Optional[float]]
+    segments: tuple[Segment, ...]
+    latency_median_24h: Optional[float]
+    spark: Markup  # the 24-hour sparkline (SVG)
+    first_day: Optional[str]  # the oldest day with data inside the window
+    page_seconds: dict[str, float]  # seconds per status over the site badge's window
+    last_checked: Optional[datetime] = None  # its newest check
+    stale: bool = False  # that check is older than stale_after: shown as no data
+
+    @property
+    def id(self) -> str:
+        return self.monitor.id
+
+
+def listed_of(view: MonitorView, now: datetime, spark: Markup) -> Listed:
+    return Listed(
+        monitor=view.monitor,
+        status=view.status,
+        since=view.since,
+        uptime=dict(view.uptime),
+        segments=view.segments,
+        latency_median_24h=view.latency_median_24h,
+        spark=spark,
+        first_day=view.data.days[0].day if view.data.days else None,
+        last_checked=view.last_checked,
+        stale=view.stale,
+        page_seconds=window_seconds(view.data.days, now - timedelta(days=PAGE_UPTIME_DAYS), now),
+    )
