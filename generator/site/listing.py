@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Optional, Sequence
 
 from markupsafe import Markup
 
 from generator.history.uptime import window_seconds
 from generator.models import Monitor
-from generator.site.views import MonitorView, Segment
+from generator.site.views import STATUS_ORDER, MonitorView, Segment
 
 PAGE_UPTIME_DAYS = 30  # the site badge's window
 
@@ -54,3 +54,27 @@ def listed_of(view: MonitorView, now: datetime, spark: Markup) -> Listed:
         stale=view.stale,
         page_seconds=window_seconds(view.data.days, now - timedelta(days=PAGE_UPTIME_DAYS), now),
     )
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of monitors as the collapsed home page shows it."""
+
+    name: str  # the monitors without a group are named by the theme's "group.ungrouped"
+    page: str  # site-relative path of its own page
+    members: tuple[Listed, ...]
+    status: str  # the worst member's
+    counts: tuple[tuple[str, int], ...]  # (status, monitors), worst first, only statuses present
+
+    @property
+    def problems(self) -> tuple[Listed, ...]:
+        return tuple(m for m in self.members if m.status not in ("operational", "unknown"))
+
+
+def group_of(name: str, page: str, members: Sequence[Listed]) -> Group:
+    counts = {key: 0 for key in STATUS_ORDER}
+    for member in members:
+        counts[member.status] += 1
+    worst = max((m.status for m in members), key=STATUS_ORDER.index, default="unknown")
+    ordered = tuple((key, counts[key]) for key in reversed(STATUS_ORDER) if counts[key])
+    return Group(name=name, page=page, members=tuple(members), status=worst, counts=ordered)

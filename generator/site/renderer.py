@@ -50,7 +50,7 @@ from generator.site.views import (
 from generator.timeutil import format_duration
 
 HISTORY_PER_PAGE = 20
-PAGE_TEMPLATES = ("home.html", "monitor.html", "incident.html", "maintenance.html", "history.html",
+PAGE_TEMPLATES = ("home.html", "group.html", "monitor.html", "incident.html", "maintenance.html", "history.html",
                   "subscribe.html", "404.html")
 
 
