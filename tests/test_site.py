@@ -135,12 +135,17 @@ def test_home_page_shows_status_in_words_bars_and_uptime(demo):
 def test_uptime_figures_match_history(demo):
     history, config = demo["history"], demo["config"]
     site = collect(config, history, demo["incidents"], demo["maintenance"], NOW)
-    from generator.site.views import build_monitor_views
+    from generator.site.renderer import Renderer
+    from generator.site.theme import theme_dirs
 
-    for view in build_monitor_views(site):
+    renderer = Renderer(site, theme_dirs())
+    for monitor in config.monitors:
+        view = renderer.view_of(monitor)
+        as_of = renderer.as_of(view)  # a monitor's pages are drawn as of its newest check today
+        assert as_of == history.last_observation(monitor.id)[0] <= NOW
         # every window is rolling and time-weighted, the same figure History computes
         for name, days in (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90)):
-            exact = history.uptime(view.id, NOW, timedelta(days=days))
+            exact = history.uptime(view.id, as_of, timedelta(days=days))
             assert view.uptime[name] == pytest.approx(exact) if exact is not None else view.uptime[name] is None
 
 

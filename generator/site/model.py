@@ -48,6 +48,7 @@ class MonitorData:
     state: MonitorState
     days: tuple[DayRollup, ...]  # ascending daily roll-ups inside the 90-day window (today's partial one included)
     recent: Recent = field(default_factory=Recent)  # the last 24 hours from raw checks
+    as_of: Optional[datetime] = None  # the time its data reaches (its newest check); None: the build's now
 
 
 @dataclass(frozen=True)

@@ -202,16 +202,26 @@ class Renderer:
     def view_of(self, monitor: Monitor) -> MonitorView:
         """One monitor's view, its history read now (and dropped with the view)."""
         data = self.site.monitors.get(monitor.id)
+        as_of = data.as_of if data is not None and data.as_of is not None else self.now
         one = dataclasses.replace(
             self.site,
             config=dataclasses.replace(self.config, monitors=(monitor,)),
+            now=as_of,  # windows, bars and charts as of its newest check (source.HistoryMonitors.as_of)
             monitors={} if data is None else {monitor.id: data},
             incidents=tuple(self.incidents_of.get(monitor.id, ())),
         )
-        return build_monitor_views(one)[0]
+        view = build_monitor_views(one)[0]
+        if as_of == self.now:
+            return view
+        # its status as of now: a maintenance window may have begun since its newest check
+        status = monitor_status(monitor.id, data, active_maintenance(self.site.maintenance, self.now), self.now)
+        return view if status == view.status else dataclasses.replace(view, status=status)
+
+    def as_of(self, view: MonitorView) -> datetime:
+        return view.data.as_of or self.now
 
     def listed_of(self, view: MonitorView) -> Listed:
-        end = self.now.timestamp()
+        end = self.as_of(view).timestamp()
         median = format_ms(view.latency_median_24h) or self.strings("no_data")
         spark = sparkline(view.latency_points, end - 86400.0, end, self.strings("latency.spark", median=median))
         return listed_of(view, self.now, spark)

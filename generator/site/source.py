@@ -46,8 +46,19 @@ class HistoryMonitors(Mapping[str, MonitorData]):
     def __getitem__(self, monitor_id: str) -> MonitorData:
         if monitor_id not in self._known:
             raise KeyError(monitor_id)
-        days, recent = read_monitor(self.history, monitor_id, self.first_day, self.now)
-        return MonitorData(monitor_id=monitor_id, state=self.state(monitor_id), days=days, recent=recent)
+        as_of = self.as_of(monitor_id)
+        days, recent = read_monitor(self.history, monitor_id, self.first_day, as_of)
+        return MonitorData(monitor_id=monitor_id, state=self.state(monitor_id), days=days, recent=recent,
+                           as_of=as_of)
+
+    def as_of(self, monitor_id: str) -> datetime:
+        """The time a monitor's own pages are drawn at: its newest check when that was today (UTC),
+        so that a page whose monitor was not checked since the last build comes out the same, byte
+        for byte, and is not rewritten; else (no check today, or none yet) the build's ``now``."""
+        observed = self.history.last_observation(monitor_id)
+        if observed is None or observed[0] > self.now or day_of(observed[0]) != day_of(self.now):
+            return self.now
+        return observed[0]
 
     def state(self, monitor_id: str) -> MonitorState:
         return self.states.get(monitor_id) or MonitorState(monitor_id=monitor_id)
