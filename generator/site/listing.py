@@ -52,7 +52,8 @@ def listed_of(view: MonitorView, now: datetime, spark: Markup) -> Listed:
         first_day=view.data.days[0].day if view.data.days else None,
         last_checked=view.last_checked,
         stale=view.stale,
-        page_seconds=window_seconds(view.data.days, now - timedelta(days=PAGE_UPTIME_DAYS), now),
+        page_seconds=window_seconds(view.data.days[-(PAGE_UPTIME_DAYS + 2):], now - timedelta(days=PAGE_UPTIME_DAYS),
+                                    now),
     )
 
 
