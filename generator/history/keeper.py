@@ -47,7 +47,11 @@ class RollupKeeper:
     def rows(self, monitor_id: str, since_day: str | None, now: datetime | None) -> list[DayRollup]:
         """Roll-ups from ``since_day`` on; the open days completed to ``now`` when given (the newest
         check holds until ``now``, at most its hold), else as of the newest check."""
-        summary = load_summary(self.layout.summary_file(monitor_id), monitor_id)
+        return self.rows_of(monitor_id, load_summary(self.layout.summary_file(monitor_id), monitor_id), since_day, now)
+
+    def rows_of(self, monitor_id: str, summary: Summary | None, since_day: str | None,
+                now: datetime | None) -> list[DayRollup]:
+        """``rows`` with the running summary already read."""
         years = [load_year(self.layout.rollup_file(monitor_id, year), monitor_id)
                  for year in self._years(monitor_id, since_day, summary, now)]
         if summary is None or summary.rebuild_from or any(y.version != VERSION for y in years):

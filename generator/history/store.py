@@ -196,6 +196,19 @@ class History:
         first = None if since_day is None else _as_day(since_day)
         return self.keeper.rows(monitor_id, first, None if now is None else _aware(now, "now"))
 
+    def rollups_as_of_newest(self, monitor_id: str, since_day: DayLike, now: datetime) -> tuple[list[DayRollup], datetime]:
+        """For a page drawn as of a monitor's newest check: that check's time when it falls on ``now``'s
+        UTC day (and not after ``now``), else ``now``; and the roll-ups from ``since_day`` completed to
+        that time. The running summary is read once."""
+        now = _aware(now, "now")
+        summary = load_summary(self.layout.summary_file(monitor_id), monitor_id)
+        as_of = now
+        if summary is not None and summary.last is not None:
+            newest = datetime.fromtimestamp(summary.last[0] / 1000, UTC)
+            if newest <= now and day_of(newest) == day_of(now):
+                as_of = newest
+        return self.keeper.rows_of(monitor_id, summary, _as_day(since_day), as_of), as_of
+
     def uptime(
         self, monitor_id: str, now: datetime, window: timedelta, degraded_counts_as_up: bool = True
     ) -> float | None:

@@ -22,12 +22,16 @@ from generator.site.views import DAYS_SHOWN, WINDOWS
 from generator.timeutil import UTC, day_of, utcnow
 
 
-def read_monitor(history: Any, monitor_id: str, first_day: str, now: datetime) -> tuple[tuple[DayRollup, ...], Recent]:
-    """One monitor's roll-ups from ``first_day`` (completed to ``now``) and its last 24 hours."""
-    today = now.date().isoformat()
-    days = tuple(r for r in history.rollups(monitor_id, since_day=first_day, now=now) if r.day <= today)
-    recent = Recent.of_points(*history.points(monitor_id, now - timedelta(hours=24), now))
-    return days, recent
+def read_monitor(history: Any, monitor_id: str, first_day: str, now: datetime
+                 ) -> tuple[tuple[DayRollup, ...], Recent, datetime]:
+    """One monitor's roll-ups from ``first_day`` and its last 24 hours, as of its newest check when that
+    was today (so that a page whose monitor was not checked since the last build comes out the same,
+    byte for byte, and is not rewritten), else as of ``now``; and that time."""
+    rows, as_of = history.rollups_as_of_newest(monitor_id, first_day, now)
+    today = as_of.date().isoformat()
+    days = tuple(r for r in rows if r.day <= today)
+    recent = Recent.of_points(*history.points(monitor_id, as_of - timedelta(hours=24), as_of))
+    return days, recent, as_of
 
 
 class HistoryMonitors(Mapping[str, MonitorData]):
@@ -46,19 +50,9 @@ class HistoryMonitors(Mapping[str, MonitorData]):
     def __getitem__(self, monitor_id: str) -> MonitorData:
         if monitor_id not in self._known:
             raise KeyError(monitor_id)
-        as_of = self.as_of(monitor_id)
-        days, recent = read_monitor(self.history, monitor_id, self.first_day, as_of)
+        days, recent, as_of = read_monitor(self.history, monitor_id, self.first_day, self.now)
         return MonitorData(monitor_id=monitor_id, state=self.state(monitor_id), days=days, recent=recent,
                            as_of=as_of)
-
-    def as_of(self, monitor_id: str) -> datetime:
-        """The time a monitor's own pages are drawn at: its newest check when that was today (UTC),
-        so that a page whose monitor was not checked since the last build comes out the same, byte
-        for byte, and is not rewritten; else (no check today, or none yet) the build's ``now``."""
-        observed = self.history.last_observation(monitor_id)
-        if observed is None or observed[0] > self.now or day_of(observed[0]) != day_of(self.now):
-            return self.now
-        return observed[0]
 
     def state(self, monitor_id: str) -> MonitorState:
         return self.states.get(monitor_id) or MonitorState(monitor_id=monitor_id)
