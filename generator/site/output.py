@@ -176,8 +176,10 @@ class SiteWriter:
         temporary = os.path.join(folder, f".{os.path.basename(target)}{TEMP_MARK}{self._pid}")
         with open(temporary, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            mtime = os.fstat(handle.fileno()).st_mtime_ns  # a rename keeps it
         os.replace(temporary, target)  # atomic: readers see the old file or the new one
-        self.entries[relative] = (digest, len(data), os.stat(target).st_mtime_ns)
+        self.entries[relative] = (digest, len(data), mtime)
         return True
 
     def write(self, relative: str, data: bytes | str) -> None:
