@@ -14,9 +14,12 @@ from typing import Optional, Sequence
 
 from markupsafe import Markup
 
+from generator.freshness import is_stale
 from generator.history.uptime import window_seconds
 from generator.models import Monitor
-from generator.site.views import STATUS_ORDER, MonitorView, Segment
+from generator.site.model import MonitorData, SiteInput
+from generator.site.source import state_of
+from generator.site.views import STATUS_ORDER, MonitorView, Segment, active_maintenance, monitor_status
 
 PAGE_UPTIME_DAYS = 30  # the site badge's window
 
@@ -55,6 +58,29 @@ def listed_of(view: MonitorView, now: datetime, spark: Markup) -> Listed:
         page_seconds=window_seconds(view.data.days[-(PAGE_UPTIME_DAYS + 2):], now - timedelta(days=PAGE_UPTIME_DAYS),
                                     now),
     )
+
+
+@dataclass(frozen=True)
+class StatusOnly:
+    """What overall_status reads of a view, known before any history is read."""
+
+    monitor_id: str
+    status: str
+    stale: bool
+    last_checked: Optional[datetime]
+
+
+def statuses_of(site: SiteInput) -> list[StatusOnly]:
+    """Every monitor's status and freshness from its state alone (no history read), for every page's banner."""
+    active = active_maintenance(site.maintenance, site.now)
+    result = []
+    for monitor in site.config.monitors:
+        state = state_of(site.monitors, monitor.id)
+        checked = state.last_check if state is not None else None
+        stale = is_stale(checked, site.now, monitor, site.config.settings)
+        data = None if state is None else MonitorData(monitor_id=monitor.id, state=state, days=())
+        result.append(StatusOnly(monitor.id, monitor_status(monitor.id, data, active, site.now, stale), stale, checked))
+    return result
 
 
 @dataclass(frozen=True)

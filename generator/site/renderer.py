@@ -17,7 +17,6 @@ import jinja2
 from markupsafe import escape
 
 from generator import __version__
-from generator.freshness import is_stale
 from generator.incidents.text import incident_seconds
 from generator.models import Incident, Maintenance, Monitor
 from generator.secrets import mask
@@ -25,12 +24,11 @@ from generator.site import home_page, links, monitor_page, notfound
 from generator.site.charts import sparkline
 from generator.site.clock import Clock
 from generator.site.i18n import HTML_LANG, SiteError, Strings, zone_of
-from generator.site.listing import Listed, listed_of
+from generator.site.listing import Listed, listed_of, statuses_of
 from generator.site.markup import plain_text, render_markdown
-from generator.site.model import MonitorData, SiteInput
+from generator.site.model import SiteInput
 from generator.site.narrate import Narrator, Story, story_of
 from generator.site.output import SiteWriter
-from generator.site.source import state_of
 from generator.site.theme import environment
 from generator.site.views import (
     DAYS_NARROW,
@@ -67,16 +65,6 @@ class HistoryItem:
     seconds: float = 0.0  # how long it lasted: an incident's downtime, a maintenance window's length
 
 
-@dataclass(frozen=True)
-class _Status:
-    """What overall_status reads of a view, known before any history is read."""
-
-    monitor_id: str
-    status: str
-    stale: bool
-    last_checked: Optional[datetime]
-
-
 class Renderer:
     """What every page shares. Monitors are not held: ``view_of`` reads one for its own pages, and
     ``listed`` collects what the pages listing many monitors show once each has been written."""
@@ -97,7 +85,7 @@ class Renderer:
             if incident.monitor_id:
                 self.incidents_of.setdefault(incident.monitor_id, []).append(incident)
         self.maintenance = sorted(site.maintenance, key=lambda m: (m.start, m.key), reverse=True)
-        self.statuses = self._statuses()
+        self.statuses = statuses_of(site)
         self.overall = overall_status(cast(list[MonitorView], self.statuses), self.incidents)
         self.listed: list[Listed] = []  # filled as monitors are written, in config order
         self.base_url = self.config.site.base_url or ""
@@ -186,18 +174,6 @@ class Renderer:
             return ""
         monitor = self.by_id.get(monitor_id)
         return monitor.name if monitor else monitor_id
-
-    def _statuses(self) -> list[_Status]:
-        """Every monitor's status from its state alone (no history read), for the banner on every page."""
-        active = active_maintenance(self.site.maintenance, self.now)
-        result = []
-        for monitor in self.config.monitors:
-            state = state_of(self.site.monitors, monitor.id)
-            checked = state.last_check if state is not None else None
-            stale = is_stale(checked, self.now, monitor, self.config.settings)
-            data = None if state is None else MonitorData(monitor_id=monitor.id, state=state, days=())
-            result.append(_Status(monitor.id, monitor_status(monitor.id, data, active, self.now, stale), stale, checked))
-        return result
 
     def view_of(self, monitor: Monitor) -> MonitorView:
         """One monitor's view, its history read now (and dropped with the view)."""
