@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,8 @@ def render(renderer: Renderer, writer: SiteWriter, view: MonitorView) -> None:
         last_check=last,
         badges=renderer.badge_names(view.id),
         now=now,  # "data as of" in the footer: what this page's data reaches
+        # drawn as of its own newest check: the footer says so, not the site's newest check and its age
+        **({"overall": dataclasses.replace(renderer.overall, newest_check=None)} if now != renderer.now else {}),
     )
 
 def _day_row(renderer: Renderer, bar, rollup) -> str:

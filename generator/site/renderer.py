@@ -26,9 +26,10 @@ from generator.site.clock import Clock
 from generator.site.i18n import HTML_LANG, SiteError, Strings, zone_of
 from generator.site.listing import Listed, listed_of, statuses_of
 from generator.site.markup import plain_text, render_markdown
-from generator.site.model import SiteInput
+from generator.site.model import MonitorData, SiteInput
 from generator.site.narrate import Narrator, Story, story_of
 from generator.site.output import SiteWriter
+from generator.site.source import HistoryMonitors
 from generator.site.theme import environment
 from generator.site.views import (
     DAYS_NARROW,
@@ -86,6 +87,7 @@ class Renderer:
                 self.incidents_of.setdefault(incident.monitor_id, []).append(incident)
         self.maintenance = sorted(site.maintenance, key=lambda m: (m.start, m.key), reverse=True)
         self.statuses = statuses_of(site)
+        self.stale = {status.monitor_id: status.stale for status in self.statuses}
         self.overall = overall_status(cast(list[MonitorView], self.statuses), self.incidents)
         self.listed: list[Listed] = []  # filled as monitors are written, in config order
         self.base_url = self.config.site.base_url or ""
@@ -177,7 +179,11 @@ class Renderer:
 
     def view_of(self, monitor: Monitor) -> MonitorView:
         """One monitor's view, its history read now (and dropped with the view)."""
-        data = self.site.monitors.get(monitor.id)
+        monitors = self.site.monitors
+        if isinstance(monitors, HistoryMonitors):  # as of its newest check, unless late: its delay shows as of now
+            data: Optional[MonitorData] = monitors.read(monitor.id, newest=not self.stale.get(monitor.id))
+        else:
+            data = monitors.get(monitor.id)
         as_of = data.as_of if data is not None and data.as_of is not None else self.now
         one = dataclasses.replace(
             self.site,

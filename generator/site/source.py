@@ -22,12 +22,15 @@ from generator.site.views import DAYS_SHOWN, WINDOWS
 from generator.timeutil import UTC, day_of, utcnow
 
 
-def read_monitor(history: Any, monitor_id: str, first_day: str, now: datetime
+def read_monitor(history: Any, monitor_id: str, first_day: str, now: datetime, *, newest: bool = True
                  ) -> tuple[tuple[DayRollup, ...], Recent, datetime]:
     """One monitor's roll-ups from ``first_day`` and its last 24 hours, as of its newest check when that
     was today (so that a page whose monitor was not checked since the last build comes out the same,
-    byte for byte, and is not rewritten), else as of ``now``; and that time."""
-    rows, as_of = history.rollups_as_of_newest(monitor_id, first_day, now)
+    byte for byte, and is not rewritten), else (or when not ``newest``) as of ``now``; and that time."""
+    if newest:
+        rows, as_of = history.rollups_as_of_newest(monitor_id, first_day, now)
+    else:
+        rows, as_of = history.rollups(monitor_id, since_day=first_day, now=now), now
     today = as_of.date().isoformat()
     days = tuple(r for r in rows if r.day <= today)
     recent = Recent.of_points(*history.points(monitor_id, as_of - timedelta(hours=24), as_of))
@@ -48,9 +51,14 @@ class HistoryMonitors(Mapping[str, MonitorData]):
         self.now = now
 
     def __getitem__(self, monitor_id: str) -> MonitorData:
+        return self.read(monitor_id, newest=False)  # completed to now, like any SiteInput
+
+    def read(self, monitor_id: str, *, newest: bool = True) -> MonitorData:
+        """A monitor's data as of its newest check today (``read_monitor``; what the builder draws its
+        pages from), or as of now."""
         if monitor_id not in self._known:
             raise KeyError(monitor_id)
-        days, recent, as_of = read_monitor(self.history, monitor_id, self.first_day, self.now)
+        days, recent, as_of = read_monitor(self.history, monitor_id, self.first_day, self.now, newest=newest)
         return MonitorData(monitor_id=monitor_id, state=self.state(monitor_id), days=days, recent=recent,
                            as_of=as_of)
 
