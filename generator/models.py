@@ -125,6 +125,7 @@ class Site:
     language: str = "en"  # "en" or "zh"
     repository: Optional[str] = None  # owner/name, for links to issues
     logo: Optional[str] = None
+    collapse_groups_from: int = 200  # monitors from which the home page folds groups and each gets a page
 
 
 @dataclass(frozen=True)

@@ -135,12 +135,17 @@ def test_home_page_shows_status_in_words_bars_and_uptime(demo):
 def test_uptime_figures_match_history(demo):
     history, config = demo["history"], demo["config"]
     site = collect(config, history, demo["incidents"], demo["maintenance"], NOW)
-    from generator.site.views import build_monitor_views
+    from generator.site.renderer import Renderer
+    from generator.site.theme import theme_dirs
 
-    for view in build_monitor_views(site):
+    renderer = Renderer(site, theme_dirs())
+    for monitor in config.monitors:
+        view = renderer.view_of(monitor)
+        as_of = renderer.as_of(view)  # a monitor's pages are drawn as of its newest check today
+        assert as_of == history.last_observation(monitor.id)[0] <= NOW
         # every window is rolling and time-weighted, the same figure History computes
         for name, days in (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90)):
-            exact = history.uptime(view.id, NOW, timedelta(days=days))
+            exact = history.uptime(view.id, as_of, timedelta(days=days))
             assert view.uptime[name] == pytest.approx(exact) if exact is not None else view.uptime[name] is None
 
 
@@ -364,9 +369,10 @@ def test_theme_override_and_bad_settings(demo, tmp_path):
     (broken / "templates" / "home.html").write_text('{% extends "base.html" %}\n{% block main %}{{ nope( }}{% endblock %}')
     with pytest.raises(SiteError, match=r"home.html:2: template error"):
         render_site(site, tmp_path / "_site", theme_dir=broken)
-    # a failed build leaves the previous site in place, and no staging folder behind
+    # a theme that does not compile fails before any file is written: the previous site stays whole,
+    # and beside it only the build manifest (the previous build's)
     assert "Custom lost" in (tmp_path / "_site" / "404.html").read_text()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == ["._site.manifest"]
 
 
 def test_404_page_uses_the_base_path(tmp_path):
@@ -381,12 +387,10 @@ def test_404_page_uses_the_base_path(tmp_path):
 
 
 def test_parallel_build_matches_serial(demo, tmp_path, monkeypatch):
-    """Forked readers and page workers (used from 200 monitors) give the very same files."""
+    """Forked page workers (used from 200 monitors), each reading its own monitors, give the very same files."""
     import generator.site.builder as builder
-    import generator.site.source as source
 
     monkeypatch.setattr(builder, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(source, "PARALLEL_FROM", 2)
     d = demo
     report = build_site(d["config"], d["history"], d["incidents"], d["maintenance"], tmp_path / "parallel", now=NOW)
     first, second = _snapshot(d["out"]), _snapshot(tmp_path / "parallel")

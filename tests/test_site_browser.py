@@ -333,3 +333,66 @@ def test_404_page_works_at_any_nested_address(served, prefix):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --------------------------------------------------------------------------- a large site: groups folded on the home page
+
+
+@pytest.fixture(scope="module")
+def folded(tmp_path_factory, served):
+    """The demo with groups folded from 3 monitors on (the default is 200) and one monitor down
+    (served beside the main demo, in the same browser: Playwright drives one at a time)."""
+    import dataclasses
+
+    from generator.models import MonitorState, State
+
+    folder = tmp_path_factory.mktemp("folded")
+    config, history, incidents, maintenance = demo_inputs(folder, count=8, now=NOW)
+    config = dataclasses.replace(config, site=dataclasses.replace(config.site, collapse_groups_from=3))
+    states = history.load_states()
+    states["svc-0005"] = MonitorState(monitor_id="svc-0005", status=State.DOWN, since=NOW, last_check=NOW)
+    history.save_states(states)
+    out = folder / "_site"
+    build_site(config, history, incidents, maintenance, out, now=NOW)
+    with serve(out) as base:
+        yield out, base, served[2]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_folded_groups_open_to_their_problems_and_lead_to_their_page(folded, width):
+    out, base, browser = folded
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    record = watch(page, base)
+    page.goto(base + "index.html", wait_until="load")
+    groups = page.locator("details.grp")
+    assert groups.count() == 4
+    edge = groups.filter(has_text="Edge")
+    link = edge.get_by_role("link", name="All 2 services in Edge")
+    assert not link.is_visible()  # folded until opened
+    summary = edge.locator("summary")
+    assert "Down" in summary.inner_text() and "1 Operational" in summary.inner_text()
+    summary.focus()
+    page.keyboard.press("Enter")  # opens by keyboard
+    assert link.is_visible() and edge.get_by_role("link", name="Service 5").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    with page.expect_navigation(wait_until="load"):
+        link.click()
+    assert page.url == base + "groups/Edge/index.html"
+    assert page.locator("li.mon").count() == 2 and page.locator("ol.bars").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert record.console_errors == [] and record.failed == [] and record.foreign == []
+    context.close()
+
+
+@pytest.mark.parametrize("name", ["index.html", "groups/Edge/index.html"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violation_with_folded_groups(folded, name, scheme):
+    out, base, browser = folded
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    page.goto(base + name, wait_until="load")
+    page.locator("details.grp").evaluate_all("all => all.forEach(d => d.open = true)")
+    violations = axe_violations(page)
+    context.close()
+    assert violations == [], violations

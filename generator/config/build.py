@@ -2,7 +2,7 @@
 
 The file has four top-level keys (plus any ``x-...`` keys, ignored, handy for YAML anchors)::
 
-    site:       title, description, base_url, timezone, language (en|zh), repository (owner/name), logo
+    site:       title, description, base_url, timezone, language (en|zh), repository (owner/name), logo, collapse_groups_from
     settings:   concurrency, retention (90d, or a number of days), degraded_counts_as_up,
                 flap_window, canary {type: tcp|http, target, timeout}, quorum, regions, stale_after,
                 notify_every

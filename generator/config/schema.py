@@ -177,6 +177,9 @@ SITE: dict[str, Any] = {
         "repository": _d({"type": "string", "pattern": with_refs(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")},
                          "owner/name of the GitHub repository, for links to incidents"),
         "logo": _d(ref("text"), "path or URL of a logo image"),
+        "collapse_groups_from": _d({"type": "integer", "minimum": 1},
+                                   "from this many monitors on, the home page folds each group (worst status "
+                                   "and counts) and each group gets a page of its own (default 200)", default=200),
     },
 }
 

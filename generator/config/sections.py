@@ -11,7 +11,7 @@ from . import validators as v
 from .reader import Reader
 from .yamlsource import Entry, describe
 
-SITE_KEYS = ("title", "description", "base_url", "timezone", "language", "repository", "logo")
+SITE_KEYS = ("title", "description", "base_url", "timezone", "language", "repository", "logo", "collapse_groups_from")
 # settings declared as keys (generator.config.keys): read here, described in the schema from the same object
 STALE_AFTER = k.Duration(
     "stale_after", "a monitor whose newest check is older than this shows no data, and the page says monitoring "
@@ -50,6 +50,9 @@ def read_site(reader: Reader, entry: Entry | None) -> Site:
         fields["repository"] = reader.checked_text(
             entries["repository"],
             lambda text: None if v.REPOSITORY.match(text) else f"{v.quote(text)} is not owner/name")
+    if "collapse_groups_from" in entries:
+        entry = entries["collapse_groups_from"]
+        fields["collapse_groups_from"] = reader.integer(entry.node, entry.path, minimum=1)
     return Site(**{key: value for key, value in fields.items() if value is not None})
 
 

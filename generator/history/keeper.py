@@ -47,9 +47,13 @@ class RollupKeeper:
     def rows(self, monitor_id: str, since_day: str | None, now: datetime | None) -> list[DayRollup]:
         """Roll-ups from ``since_day`` on; the open days completed to ``now`` when given (the newest
         check holds until ``now``, at most its hold), else as of the newest check."""
-        summary = load_summary(self.layout.summary_file(monitor_id), monitor_id)
+        return self.rows_of(monitor_id, load_summary(self.layout.summary_file(monitor_id), monitor_id), since_day, now)
+
+    def rows_of(self, monitor_id: str, summary: Summary | None, since_day: str | None,
+                now: datetime | None) -> list[DayRollup]:
+        """``rows`` with the running summary already read."""
         years = [load_year(self.layout.rollup_file(monitor_id, year), monitor_id)
-                 for year in self.layout.rollup_years(monitor_id) if since_day is None or year >= since_day[:4]]
+                 for year in self._years(monitor_id, since_day, summary, now)]
         if summary is None or summary.rebuild_from or any(y.version != VERSION for y in years):
             if summary is None and not years and not self.layout.raw_days(monitor_id):
                 return []
@@ -61,6 +65,15 @@ class RollupKeeper:
             if not acc.empty:
                 found[acc.day] = acc.rollup()
         return [found[day] for day in sorted(found) if since_day is None or day >= since_day]
+
+    def _years(self, monitor_id: str, since_day: str | None, summary: Summary | None,
+               now: datetime | None) -> list[str]:
+        """The year files that can hold days from ``since_day`` on: named from the calendar when the
+        summary says how far the days reach (no directory listing per read), else as listed."""
+        if since_day is None or summary is None or summary.last is None:
+            return [year for year in self.layout.rollup_years(monitor_id) if since_day is None or year >= since_day[:4]]
+        last = max(day_of_ms(summary.last[0])[:4], since_day[:4], *([] if now is None else [day_of(now)[:4]]))
+        return [str(year) for year in range(int(since_day[:4]), int(last) + 1)]
 
     # ------------------------------------------------------------------ writing
 

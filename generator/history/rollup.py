@@ -105,14 +105,19 @@ def _from_json(path: Path, monitor_id: str, value: object) -> RollupYear:
     rows = value.get("days", [])
     if not isinstance(rows, list):
         raise bad("'days' must be a list")
+    same = tuple(columns) == COLUMNS  # the usual case: cells in field order, passed by position
+    spans_at = COLUMNS.index("spans")
     for index, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(columns):
             raise bad(f"days[{index}] must be a list of {len(columns)} values")
-        data = {name: cell for name, cell in zip(columns, row) if name in known}
         try:
-            spans = data.get("spans", [])
-            data["spans"] = tuple((float(a), float(b), str(s)) for a, b, s in spans)
-            rollup = DayRollup(**data)
+            if same:
+                row[spans_at] = tuple([(float(a), float(b), str(s)) for a, b, s in row[spans_at]])
+                rollup = DayRollup(*row)
+            else:
+                data = {name: cell for name, cell in zip(columns, row) if name in known}
+                data["spans"] = tuple((float(a), float(b), str(s)) for a, b, s in data.get("spans", []))
+                rollup = DayRollup(**data)
         except (TypeError, ValueError) as error:
             raise bad(f"days[{index}]: {error}") from None
         if not isinstance(rollup.day, str):

@@ -160,7 +160,7 @@ class History:
         first, last_day = day_of(since), day_of(until)
         found: list[tuple[float, str, float | None]] = []
         newest_line = ""
-        for day in self.layout.raw_days(monitor_id):
+        for day in self._days_between(monitor_id, since, until):
             if day < first or day > last_day:
                 continue
             points, last_line = rawlog.read_points(self.layout.raw_file(monitor_id, day),
@@ -177,6 +177,14 @@ class History:
             check = newest[-1] if newest else None
         return found, check
 
+    def _days_between(self, monitor_id: str, since: datetime, until: datetime) -> list[str]:
+        """The raw days that can hold checks of [since, until]: named from the calendar for a short
+        range (a missing file reads as empty; no directory listing), else as listed on disk."""
+        if until - since > RAW_SERIES_SPAN:
+            return self.layout.raw_days(monitor_id)
+        first = datetime.strptime(day_of(since), "%Y-%m-%d").replace(tzinfo=UTC)
+        return [day_of(first + _DAY * offset) for offset in range((until - first).days + 1)]
+
     def rollups(self, monitor_id: str, since_day: DayLike | None = None,
                 now: datetime | None = None) -> list[DayRollup]:
         """Daily roll-ups (ascending by day) from ``since_day`` on, without reading raw checks.
@@ -187,6 +195,19 @@ class History:
         """
         first = None if since_day is None else _as_day(since_day)
         return self.keeper.rows(monitor_id, first, None if now is None else _aware(now, "now"))
+
+    def rollups_as_of_newest(self, monitor_id: str, since_day: DayLike, now: datetime) -> tuple[list[DayRollup], datetime]:
+        """For a page drawn as of a monitor's newest check: that check's time when it falls on ``now``'s
+        UTC day (and not after ``now``), else ``now``; and the roll-ups from ``since_day`` completed to
+        that time. The running summary is read once."""
+        now = _aware(now, "now")
+        summary = load_summary(self.layout.summary_file(monitor_id), monitor_id)
+        as_of = now
+        if summary is not None and summary.last is not None:
+            newest = datetime.fromtimestamp(summary.last[0] / 1000, UTC)
+            if newest <= now and day_of(newest) == day_of(now):
+                as_of = newest
+        return self.keeper.rows_of(monitor_id, summary, _as_day(since_day), as_of), as_of
 
     def uptime(
         self, monitor_id: str, now: datetime, window: timedelta, degraded_counts_as_up: bool = True

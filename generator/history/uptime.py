@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from generator.models import DayRollup
 from generator.timeutil import UTC
@@ -25,6 +26,7 @@ _DAY = 86_400.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@lru_cache(maxsize=4096)  # a build asks for the same few hundred days once per monitor and window
 def _day_start(day: str) -> float:
     return (datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - _EPOCH).total_seconds()
 
@@ -40,8 +42,10 @@ def window_seconds(rollups: Iterable[DayRollup], start: datetime, end: datetime)
         if b <= a:
             continue
         if a == day_start and b == day_start + _DAY:
-            for name in COUNTED:
-                total[name] += getattr(rollup, f"{name}_seconds")
+            total["up"] += rollup.up_seconds
+            total["degraded"] += rollup.degraded_seconds
+            total["down"] += rollup.down_seconds
+            total["maintenance"] += rollup.maintenance_seconds
         elif rollup.approximate:
             for name in COUNTED:
                 total[name] += getattr(rollup, f"{name}_seconds") * (b - a) / _DAY
@@ -72,4 +76,6 @@ def window_uptime(rollups: Iterable[DayRollup], now: datetime, window: timedelta
 
 def day_uptime(rollup: DayRollup, degraded_counts_as_up: bool = True) -> float | None:
     """Percent up over one stored day (a daily bar)."""
-    return uptime_percent({name: getattr(rollup, f"{name}_seconds") for name in COUNTED}, degraded_counts_as_up)
+    good = rollup.up_seconds + (rollup.degraded_seconds if degraded_counts_as_up else 0.0)
+    counted = rollup.up_seconds + rollup.degraded_seconds + rollup.down_seconds
+    return 100.0 * good / counted if counted > 0 else None

@@ -29,7 +29,8 @@ def build(config: Config, options: Options, history: History, tracker: Tracker, 
     incidents.sort(key=lambda i: (i.started, i.key), reverse=True)
     result = build_site(config, history, incidents, list(notices.windows), options.site_dir,
                         theme_dir=options.theme_dir)
-    out.line(f"built {options.site_dir}/ ({result.pages} pages)")
+    out.line(f"built {options.site_dir}/ ({result.pages} pages; {result.files} files, {result.written} written, "
+             f"{result.removed} removed)")
     if failure is not None:
         raise failure
 

@@ -15,15 +15,17 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 from urllib.parse import urlsplit
 
 from generator import __version__
 from generator.secrets import mask
 from generator.site import publish
+from generator.site.listing import Listed
 from generator.site.model import BuildReport, SiteInput
-from generator.site.output import SiteWriter
+from generator.site.output import Counts, Entry, SiteWriter
 from generator.site.renderer import Renderer
+from generator.site.source import collect
 from generator.site.theme import static_files, theme_dirs
 from generator.timeutil import to_iso, utcnow
 
@@ -32,30 +34,42 @@ log = logging.getLogger("statusgen.site")
 
 PARALLEL_FROM = 200  # monitors; below this, forking workers costs more than it saves
 
-_job: Any = None  # (renderer, staging folder): set just before forking, inherited by the workers
+_job: Any = None  # (renderer, writer, feed index): set just before forking, inherited by the workers
+
+Streamed = list[tuple[int, Listed]]
 
 
-def _render_monitors(indices: list[int]) -> tuple[dict[str, int], int, int, int]:
-    """In a forked worker: the pages and badges of some monitors, written straight into the staging folder."""
-    renderer, staging = _job
-    writer = SiteWriter.worker(staging)
+def _stream(renderer: Renderer, writer: SiteWriter, feeds: publish.FeedIndex, indices: Iterable[int]) -> Streamed:
+    """Each monitor in turn: read its history, write its page, badges and feeds, keep only its listing."""
+    monitors = renderer.config.monitors
+    found = []
     for index in indices:
-        view = renderer.views[index]
+        view = renderer.view_of(monitors[index])
         renderer.monitor(writer, view)
         publish.monitor_badges(renderer, writer, view)
-    return writer.written, writer.files, writer.pages, writer.bytes
+        publish.monitor_feeds(renderer, writer, feeds, view.monitor)
+        found.append((index, renderer.listed_of(view)))
+    return found
 
 
-def _monitor_workers(renderer: Renderer, writer: SiteWriter):
-    """Start forked workers for the monitor pages when there are many; None to render them here."""
+def _render_monitors(indices: list[int]) -> tuple[Streamed, dict[str, Entry], Counts]:
+    """In a forked worker: some monitors, written straight into the site; their listings and files go back."""
+    renderer, parent, feeds = _job
+    writer = SiteWriter.worker(parent)
+    found = _stream(renderer, writer, feeds, indices)
+    return (found, *writer.result())
+
+
+def _monitor_workers(renderer: Renderer, writer: SiteWriter, feeds: publish.FeedIndex) -> Any:
+    """Start forked workers for the monitors when there are many; None to render them here."""
     global _job
     workers = min(os.cpu_count() or 1, 4)
-    if len(renderer.views) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    count = len(renderer.config.monitors)
+    if count < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    _job = (renderer, writer.staging)
+    _job = (renderer, writer, feeds)
     try:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-        count = len(renderer.views)
         chunks = [list(range(i, count, workers * 2)) for i in range(workers * 2)]
         futures = [pool.submit(_render_monitors, chunk) for chunk in chunks]  # forks now, before any writer thread
         return pool, futures
@@ -100,37 +114,31 @@ def _local_logo(site: SiteInput, warnings: list[str]) -> SiteInput:
 
 
 def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Path | str] = None) -> BuildReport:
-    """Write the whole site for ``site`` into ``out_dir`` (replaced as a whole at the end).
+    """Write the site for ``site`` into ``out_dir``, in place: only files whose bytes changed are
+    written (each atomically) and only files no longer produced are removed (``output``).
 
-    With many monitors their pages and badges are rendered by forked workers (one per
-    core) while this process writes everything else.
+    Monitors are streamed (``_stream``); with many, forked workers (one per core) take them
+    while this process writes everything else.
     """
     started = time.perf_counter()
     folders = theme_dirs(theme_dir)
     warnings: list[str] = []
     site = _local_logo(without_secrets(site), warnings)
     renderer = Renderer(site, folders)
+    renderer.check_templates()
+    feeds = publish.feed_index(renderer)
     writer = SiteWriter(Path(out_dir))
     report = BuildReport(out_dir=Path(out_dir), overall=renderer.overall.key, warnings=warnings)
     workers = None
     try:
-        workers = _monitor_workers(renderer, writer)
-        renderer.home(writer)
-        if workers is None:
-            for view in renderer.views:
-                renderer.monitor(writer, view)
-                publish.monitor_badges(renderer, writer, view)
+        workers = _monitor_workers(renderer, writer, feeds)
+        streamed = _stream(renderer, writer, feeds, range(len(site.config.monitors))) if workers is None else []
         for incident in renderer.incidents:
             renderer.incident(writer, incident)
         for item in renderer.maintenance:
             renderer.maintenance_page(writer, item)
         renderer.history(writer)
-        renderer.subscribe(writer)
         renderer.page(writer, "404.html", "404.html")
-        publish.site_badges(renderer, writer)
-        api = publish.write_api(renderer, writer)
-        publish.write_feeds(renderer, writer, api)
-        publish.write_calendar(renderer, writer, api)
         for name, source in static_files(folders):
             writer.copy("assets/" + name, source)
         writer.write(".nojekyll", b"")
@@ -143,9 +151,19 @@ def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Pat
             pool, futures = workers
             try:
                 for future in futures:
-                    writer.merge(*future.result())
+                    found, entries, counts = future.result()
+                    streamed.extend(found)
+                    writer.merge(entries, counts)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
+        renderer.listed = [item for _, item in sorted(streamed, key=lambda pair: pair[0])]
+        # the pages that list many monitors, once every monitor is listed
+        renderer.home(writer)
+        renderer.subscribe(writer)
+        publish.site_badges(renderer, writer)
+        api = publish.write_api(renderer, writer)
+        publish.site_feeds(renderer, writer, feeds)
+        publish.write_calendar(renderer, writer, api)
         writer.commit()
     except BaseException:
         if workers is not None:
@@ -153,6 +171,7 @@ def render_site(site: SiteInput, out_dir: Path | str, *, theme_dir: Optional[Pat
         writer.abort()
         raise
     report.pages, report.files, report.bytes = writer.pages, writer.files, writer.bytes
+    report.written, report.removed = writer.changed, writer.removed
     report.render_seconds = time.perf_counter() - started
     report.seconds = report.render_seconds
     return report
@@ -168,9 +187,8 @@ def build_site(
     now: Optional[datetime] = None,
     theme_dir: Optional[Path | str] = None,
 ) -> BuildReport:
-    """Read what the site needs from ``history`` and render it with the incidents and maintenance windows."""
-    from generator.site.source import collect
-
+    """Read what the site needs from ``history`` (one monitor at a time, as the build reaches it) and
+    render it with the incidents and maintenance windows."""
     started = time.perf_counter()
     site = collect(config, history, incidents, maintenance, now)
     collected = time.perf_counter()

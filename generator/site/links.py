@@ -42,6 +42,11 @@ def maintenance_page(key: str) -> str:
     return f"maintenance/{slug(key)}/index.html"
 
 
+def group_page(name: str) -> str:
+    """A group's own page (a large site folds groups on its home page)."""
+    return f"groups/{slug(name)}/index.html"
+
+
 def history_page(number: int) -> str:
     return "history/index.html" if number <= 1 else f"history/page/{number}/index.html"
 

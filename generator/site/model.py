@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 
 from generator.models import Check, Config, DayRollup, Incident, Maintenance, MonitorState
 
@@ -48,13 +48,14 @@ class MonitorData:
     state: MonitorState
     days: tuple[DayRollup, ...]  # ascending daily roll-ups inside the 90-day window (today's partial one included)
     recent: Recent = field(default_factory=Recent)  # the last 24 hours from raw checks
+    as_of: Optional[datetime] = None  # the time its data reaches (its newest check); None: the build's now
 
 
 @dataclass(frozen=True)
 class SiteInput:
     config: Config
     now: datetime  # aware UTC: "data as of"
-    monitors: dict[str, MonitorData]  # by monitor id; order comes from config.monitors
+    monitors: Mapping[str, MonitorData]  # by monitor id (read on demand from a History); order from config.monitors
     incidents: tuple[Incident, ...]
     maintenance: tuple[Maintenance, ...]
 
@@ -67,6 +68,8 @@ class BuildReport:
     pages: int = 0  # HTML pages
     files: int = 0  # every file written
     bytes: int = 0
+    written: int = 0  # files whose bytes changed (the others were left as they were)
+    removed: int = 0  # files of the previous build no longer produced
     seconds: float = 0.0
     collect_seconds: float = 0.0  # reading history
     render_seconds: float = 0.0  # building and writing files
@@ -75,6 +78,7 @@ class BuildReport:
 
     def summary(self) -> str:
         return (
-            f"site: {self.pages} pages, {self.files} files, {self.bytes / 1024:.0f} KiB "
+            f"site: {self.pages} pages, {self.files} files ({self.written} written, {self.removed} removed), "
+            f"{self.bytes / 1024:.0f} KiB "
             f"in {self.seconds:.2f} s -> {self.out_dir}"
         )

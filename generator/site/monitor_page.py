@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ DAYS_OPEN = 14  # rows of the daily table shown without opening "older days"
 
 def render(renderer: Renderer, writer: SiteWriter, view: MonitorView) -> None:
     t = renderer.strings
-    now = renderer.now
+    now = renderer.as_of(view)  # its newest check today, or the build's now
     unit = t("unit.ms")
     charts = []
     # 24 h: raw checks, averaged into 10-minute buckets
@@ -81,6 +82,9 @@ def render(renderer: Renderer, writer: SiteWriter, view: MonitorView) -> None:
         older_count=len(rows[DAYS_OPEN:]),
         last_check=last,
         badges=renderer.badge_names(view.id),
+        now=now,  # "data as of" in the footer: what this page's data reaches
+        # drawn as of its own newest check: the footer says so, not the site's newest check and its age
+        **({"overall": dataclasses.replace(renderer.overall, newest_check=None)} if now != renderer.now else {}),
     )
 
 def _day_row(renderer: Renderer, bar, rollup) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from markupsafe import escape
 
-from generator.models import Incident
+from generator.history.uptime import uptime_percent
+from generator.models import Incident, Monitor
 from generator.secrets import mask
 from generator.site import links
 from generator.site.badges import Badge, latency_color, status_color, uptime_color
@@ -18,9 +20,8 @@ from generator.site.i18n import HTML_LANG
 from generator.site.ical import CalendarEvent, calendar
 from generator.site.markup import plain_text, render_markdown
 from generator.site.output import SiteWriter
-from generator.site.statuspage import StatuspageApi
+from generator.site.statuspage import StatuspageApi, page_id
 from generator.site.views import MonitorView, format_ms, format_pct
-from generator.site.views import page_uptime as rolling_page_uptime
 
 if TYPE_CHECKING:
     from generator.site.renderer import Renderer
@@ -47,8 +48,12 @@ def monitor_badges(renderer: Renderer, writer: SiteWriter, view: MonitorView) ->
 def site_badges(renderer: Renderer, writer: SiteWriter) -> None:
     t = renderer.strings
     # the whole page: overall status, rolling 30-day uptime over all monitors' time, median of monitors' medians
-    page_uptime = rolling_page_uptime(renderer.views, renderer.now, 30, renderer.config.settings.degraded_counts_as_up)
-    medians = sorted(v.latency_median_24h for v in renderer.views if v.latency_median_24h is not None)
+    total = {"up": 0.0, "degraded": 0.0, "down": 0.0, "maintenance": 0.0}
+    for item in renderer.listed:
+        for name, seconds in item.page_seconds.items():
+            total[name] += seconds
+    page_uptime = uptime_percent(total, renderer.config.settings.degraded_counts_as_up)
+    medians = sorted(v.latency_median_24h for v in renderer.listed if v.latency_median_24h is not None)
     page_latency = medians[len(medians) // 2] if medians else None
     _badge_set(
         renderer,
@@ -72,7 +77,7 @@ def write_api(renderer: Renderer, writer: SiteWriter) -> StatuspageApi:
         base_url=renderer.base_url,
         time_zone=renderer.zone.key,
         now=renderer.now,
-        views=renderer.views,
+        views=renderer.listed,  # type: ignore[arg-type]  # a Listed reads as a view for the API
         overall=renderer.overall,
         incidents=renderer.incidents,
         maintenance=renderer.maintenance,
@@ -96,19 +101,19 @@ def _story_html(renderer: Renderer, incident: Incident) -> str:
     return "".join(parts)
 
 
-def _entries(renderer: Renderer, api: StatuspageApi) -> list[tuple[FeedEntry, tuple[str, ...]]]:
+def _entries(renderer: Renderer, api_id: str) -> list[tuple[FeedEntry, tuple[str, ...]]]:
     """Every feed entry with the monitors it concerns (empty: every monitor), newest first.
 
     Links are relative to the site's root when its address is unknown; ``_relink`` fixes them per feed.
     """
     t = renderer.strings
-    result = []
+    result: list[tuple[FeedEntry, tuple[str, ...]]] = []
     for incident in renderer.incidents:
         link = links.public_url(renderer.base_url, renderer.incident_pages[incident.key])
         story = renderer.stories[incident.key]
         updated = max([incident.started] + [u.time for u in story.updates])
         entry = FeedEntry(
-            id=link if renderer.base_url else f"urn:statusgen:{api.id}:incident:{incident.key}",
+            id=link if renderer.base_url else f"urn:statusgen:{api_id}:incident:{incident.key}",
             # the state in front, unless the tool's own title already says the incident is over
             title=mask(story.title) if not incident.is_open and renderer.narrator.is_tool_title(incident)
             else f"[{t('update.state.' + story.state)}] {mask(story.title)}",
@@ -118,12 +123,11 @@ def _entries(renderer: Renderer, api: StatuspageApi) -> list[tuple[FeedEntry, tu
             html=_story_html(renderer, incident),
             category="incident",
         )
-        monitors: tuple[str, ...] = (incident.monitor_id,) if incident.monitor_id else ("",)
-        result.append((entry, monitors))
+        result.append((entry, (incident.monitor_id,) if incident.monitor_id else ("",)))
     for item in renderer.maintenance:
         link = links.public_url(renderer.base_url, renderer.maintenance_pages[item.key])
         entry = FeedEntry(
-            id=link if renderer.base_url else f"urn:statusgen:{api.id}:maintenance:{item.key}",
+            id=link if renderer.base_url else f"urn:statusgen:{api_id}:maintenance:{item.key}",
             title=f"[{t('maintenance')}] {mask(item.title)}",
             link=link,
             published=item.start,
@@ -136,7 +140,7 @@ def _entries(renderer: Renderer, api: StatuspageApi) -> list[tuple[FeedEntry, tu
     return result
 
 
-def _write_feed(renderer: Renderer, writer: SiteWriter, api: StatuspageApi, paths: dict[str, str], title: str,
+def _write_feed(renderer: Renderer, writer: SiteWriter, api_id: str, paths: dict[str, str], title: str,
                 entries: list[FeedEntry]) -> None:
     t = renderer.strings
     base = renderer.base_url
@@ -145,25 +149,54 @@ def _write_feed(renderer: Renderer, writer: SiteWriter, api: StatuspageApi, path
         entries = [dataclasses.replace(e, link=up + e.link) for e in entries]
     updated = max([e.updated for e in entries], default=renderer.now)
     home = links.public_url(base, "index.html") or links.relative_root(paths["atom"]) + "index.html"
-    language = HTML_LANG.get(t.language, "en")
-    feed_id = links.public_url(base, paths["atom"]) if base else f"urn:statusgen:{api.id}:{paths['atom']}"
-    writer.write(paths["atom"], atom(feed_id=feed_id, self_link=links.public_url(base, paths["atom"]), title=title,
-                                     site_link=home, updated=updated, entries=entries, language=language))
+    common: dict[str, Any] = dict(title=title, site_link=home, updated=updated, entries=entries,
+                                  language=HTML_LANG.get(t.language, "en"))
+    feed_id = links.public_url(base, paths["atom"]) if base else f"urn:statusgen:{api_id}:{paths['atom']}"
+    writer.write(paths["atom"], atom(feed_id=feed_id, self_link=links.public_url(base, paths["atom"]), **common))
     writer.write(paths["rss"], rss(description=renderer.config.site.description,
-                                   self_link=links.public_url(base, paths["rss"]), title=title, site_link=home,
-                                   updated=updated, entries=entries, language=language))
+                                   self_link=links.public_url(base, paths["rss"]), **common))
 
 
-def write_feeds(renderer: Renderer, writer: SiteWriter, api: StatuspageApi) -> None:
-    """The whole site's feeds, and one pair per monitor with its incidents and the maintenance that covers it."""
-    t = renderer.strings
-    everything = _entries(renderer, api)
-    site_title = renderer.config.site.title
-    _write_feed(renderer, writer, api, links.SITE_FEEDS, f"{site_title}: {t('history.title')}",
-                [entry for entry, _ in everything])
-    for view in renderer.views:
-        mine = [entry for entry, monitors in everything if not monitors or view.id in monitors]
-        _write_feed(renderer, writer, api, links.feeds_of(view.id), f"{site_title}: {view.monitor.name}", mine)
+@dataclass(frozen=True)
+class FeedIndex:
+    """Every feed entry, newest first, and which of them each monitor's feeds carry (made once per build:
+    filtering every entry for every monitor cost monitors x incidents)."""
+
+    api_id: str
+    entries: tuple[FeedEntry, ...]
+    common: tuple[int, ...]  # positions of entries about every monitor (maintenance of the whole site)
+    by_monitor: dict[str, tuple[int, ...]]
+
+    def of(self, monitor_id: str) -> list[FeedEntry]:
+        mine = self.by_monitor.get(monitor_id, ())
+        positions = sorted(self.common + mine) if mine and self.common else (mine or self.common)
+        return [self.entries[index] for index in positions]
+
+
+def feed_index(renderer: Renderer) -> FeedIndex:
+    api_id = page_id(renderer.base_url, renderer.config.site.title)
+    everything = _entries(renderer, api_id)
+    common: list[int] = []
+    by_monitor: dict[str, list[int]] = {}
+    for index, (_, monitors) in enumerate(everything):
+        if not monitors:
+            common.append(index)
+        for monitor_id in dict.fromkeys(monitors):
+            by_monitor.setdefault(monitor_id, []).append(index)
+    return FeedIndex(api_id, tuple(entry for entry, _ in everything), tuple(common),
+                     {key: tuple(value) for key, value in by_monitor.items()})
+
+
+def site_feeds(renderer: Renderer, writer: SiteWriter, index: FeedIndex) -> None:
+    """The whole site's feeds."""
+    title = f"{renderer.config.site.title}: {renderer.strings('history.title')}"
+    _write_feed(renderer, writer, index.api_id, links.SITE_FEEDS, title, list(index.entries))
+
+
+def monitor_feeds(renderer: Renderer, writer: SiteWriter, index: FeedIndex, monitor: Monitor) -> None:
+    """One monitor's feeds: its incidents and the maintenance that covers it."""
+    _write_feed(renderer, writer, index.api_id, links.feeds_of(monitor.id),
+                f"{renderer.config.site.title}: {monitor.name}", index.of(monitor.id))
 
 
 def write_calendar(renderer: Renderer, writer: SiteWriter, api: StatuspageApi) -> None:

@@ -7,26 +7,29 @@ the 404 page's address-independent head by ``notfound``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import jinja2
 from markupsafe import escape
 
 from generator import __version__
 from generator.incidents.text import incident_seconds
-from generator.models import Incident, Maintenance
+from generator.models import Incident, Maintenance, Monitor
 from generator.secrets import mask
-from generator.site import links, monitor_page, notfound
+from generator.site import home_page, links, monitor_page, notfound
 from generator.site.charts import sparkline
 from generator.site.clock import Clock
 from generator.site.i18n import HTML_LANG, SiteError, Strings, zone_of
+from generator.site.listing import Listed, listed_of, statuses_of
 from generator.site.markup import plain_text, render_markdown
-from generator.site.model import SiteInput
+from generator.site.model import MonitorData, SiteInput
 from generator.site.narrate import Narrator, Story, story_of
 from generator.site.output import SiteWriter
+from generator.site.source import HistoryMonitors
 from generator.site.theme import environment
 from generator.site.views import (
     DAYS_NARROW,
@@ -36,9 +39,9 @@ from generator.site.views import (
     build_monitor_views,
     format_ms,
     format_pct,
-    groups_of,
     incident_end,
     maintenance_state,
+    monitor_status,
     overall_status,
     sort_incidents,
     upcoming_maintenance,
@@ -46,6 +49,8 @@ from generator.site.views import (
 from generator.timeutil import format_duration
 
 HISTORY_PER_PAGE = 20
+PAGE_TEMPLATES = ("home.html", "group.html", "monitor.html", "incident.html", "maintenance.html", "history.html",
+                  "subscribe.html", "404.html")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,9 @@ class HistoryItem:
 
 
 class Renderer:
+    """What every page shares. Monitors are not held: ``view_of`` reads one for its own pages, and
+    ``listed`` collects what the pages listing many monitors show once each has been written."""
+
     def __init__(self, site: SiteInput, folders: Sequence[Path]):
         self.site = site
         self.config = site.config
@@ -71,11 +79,17 @@ class Renderer:
         self.zone = zone_of(self.config.site.timezone)
         self.clock = Clock(self.strings, self.zone)
         self.env = environment(folders)
-        self.views = build_monitor_views(site)
-        self.by_id = {view.id: view for view in self.views}
+        self.by_id: dict[str, Monitor] = {monitor.id: monitor for monitor in self.config.monitors}
         self.incidents = sort_incidents(site.incidents)
+        self.incidents_of: dict[str, list[Incident]] = {}
+        for incident in self.incidents:
+            if incident.monitor_id:
+                self.incidents_of.setdefault(incident.monitor_id, []).append(incident)
         self.maintenance = sorted(site.maintenance, key=lambda m: (m.start, m.key), reverse=True)
-        self.overall = overall_status(self.views, self.incidents)
+        self.statuses = statuses_of(site)
+        self.stale = {status.monitor_id: status.stale for status in self.statuses}
+        self.overall = overall_status(cast(list[MonitorView], self.statuses), self.incidents)
+        self.listed: list[Listed] = []  # filled as monitors are written, in config order
         self.base_url = self.config.site.base_url or ""
         self._dates: dict[str, str] = {}
         self._no_data = str(escape(self.strings("no_data")))
@@ -109,7 +123,7 @@ class Renderer:
             lasted=self.lasted,
             seconds_text=self.seconds_text,
             age=self.age,
-            stale_names=", ".join(view.monitor.name for view in self.views if view.stale),
+            stale_names=", ".join(self.by_id[s.monitor_id].name for s in self.statuses if s.stale),
             monitor_page=lambda monitor_id: links.monitor_page(monitor_id),
             incident_page=lambda key: self.incident_pages.get(key, links.incident_page(key)),
             maintenance_page=lambda key: self.maintenance_pages.get(key, links.maintenance_page(key)),
@@ -160,8 +174,39 @@ class Renderer:
     def monitor_name(self, monitor_id: Optional[str]) -> str:
         if not monitor_id:
             return ""
-        view = self.by_id.get(monitor_id)
-        return view.monitor.name if view else monitor_id
+        monitor = self.by_id.get(monitor_id)
+        return monitor.name if monitor else monitor_id
+
+    def view_of(self, monitor: Monitor) -> MonitorView:
+        """One monitor's view, its history read now (and dropped with the view)."""
+        monitors = self.site.monitors
+        if isinstance(monitors, HistoryMonitors):  # as of its newest check, unless late: its delay shows as of now
+            data: Optional[MonitorData] = monitors.read(monitor.id, newest=not self.stale.get(monitor.id))
+        else:
+            data = monitors.get(monitor.id)
+        as_of = data.as_of if data is not None and data.as_of is not None else self.now
+        one = dataclasses.replace(
+            self.site,
+            config=dataclasses.replace(self.config, monitors=(monitor,)),
+            now=as_of,  # windows, bars and charts as of its newest check (source.HistoryMonitors.as_of)
+            monitors={} if data is None else {monitor.id: data},
+            incidents=tuple(self.incidents_of.get(monitor.id, ())),
+        )
+        view = build_monitor_views(one)[0]
+        if as_of == self.now:
+            return view
+        # its status as of now: a maintenance window may have begun since its newest check
+        status = monitor_status(monitor.id, data, active_maintenance(self.site.maintenance, self.now), self.now)
+        return view if status == view.status else dataclasses.replace(view, status=status)
+
+    def as_of(self, view: MonitorView) -> datetime:
+        return view.data.as_of or self.now
+
+    def listed_of(self, view: MonitorView) -> Listed:
+        end = self.as_of(view).timestamp()
+        median = format_ms(view.latency_median_24h) or self.strings("no_data")
+        spark = sparkline(view.latency_points, end - 86400.0, end, self.strings("latency.spark", median=median))
+        return listed_of(view, self.now, spark)
 
     def segment_text(self, segment) -> str:
         t = self.strings
@@ -181,37 +226,36 @@ class Renderer:
             # served for a missing URL at any depth: links must not depend on where it is shown
             context = {**notfound.head(self), **context}
             root = context["notfound_root"]
+        compiled = self.template(template)
         try:
-            html = self.env.get_template(template).render(
-                root=root,
-                page_path=path,
-                url=lambda target: root + target,
-                **context,
-            )
-        except jinja2.TemplateSyntaxError as error:
+            html = compiled.render(root=root, page_path=path, url=lambda target: root + target, **context)
+        except jinja2.TemplateSyntaxError as error:  # in a template it includes
             where = f"{error.filename or error.name or template}:{error.lineno}"
             raise SiteError(f"{where}: template error: {error.message}") from None
         except jinja2.TemplateError as error:
             raise SiteError(f"{template} (rendering {path}): template error: {error}") from None
         writer.write(path, html)
 
+    def template(self, name: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateSyntaxError as error:
+            where = f"{error.filename or error.name or name}:{error.lineno}"
+            raise SiteError(f"{where}: template error: {error.message}") from None
+        except jinja2.TemplateError as error:
+            raise SiteError(f"{name}: template error: {error}") from None
+
+    def check_templates(self) -> None:
+        """Compile every page template (and what it imports) before any file is written: a theme's
+        syntax error then fails the build with the previous site untouched."""
+        for name in PAGE_TEMPLATES + ("base.html", "macros.html", "monitor_list.html", "icons.html"):
+            self.template(name)
+
     def home(self, writer: SiteWriter) -> None:
-        end = self.now.timestamp()
-        sparks = {
-            view.id: sparkline(
-                view.latency_points,
-                end - 86400.0,
-                end,
-                self.strings("latency.spark", median=format_ms(view.latency_median_24h) or self.strings("no_data")),
-            )
-            for view in self.views
-        }
-        self.page(
+        """The home page and, on a large site, one page per group (after every monitor is listed)."""
+        home_page.render(
+            self,
             writer,
-            "index.html",
-            "home.html",
-            groups=groups_of(self.views),
-            sparks=sparks,
             open_incidents=[i for i in self.incidents if i.is_open],
             active=active_maintenance(self.maintenance, self.now),
             upcoming=upcoming_maintenance(self.maintenance, self.now),
@@ -276,7 +320,7 @@ class Renderer:
             )
 
     def subscribe(self, writer: SiteWriter) -> None:
-        self.page(writer, links.SUBSCRIBE_PAGE, "subscribe.html", views=self.views,
+        self.page(writer, links.SUBSCRIBE_PAGE, "subscribe.html", views=self.listed,
                   public=lambda path: links.public_url(self.base_url, path))
 
     def badge_names(self, monitor_id: Optional[str]) -> dict[str, str]:

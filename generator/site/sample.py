@@ -117,7 +117,7 @@ def rollup_for_day(day: str, checks_per_day: int, spans: Sequence[tuple[float, f
                      down_seconds=held["down"], spans=tuple(merged))
 
 
-def write_old_rollups(history, monitor_id: str, rollups: Iterable[DayRollup]) -> None:
+def write_old_rollups(history, monitor_id: str, rollups: Iterable[DayRollup], *, durable: bool = True) -> None:
     """Roll-ups of days whose raw checks are gone, in History's own year files."""
     from generator.history.rollup import load_year
 
@@ -129,7 +129,41 @@ def write_old_rollups(history, monitor_id: str, rollups: Iterable[DayRollup]) ->
         current = load_year(path, monitor_id)
         for rollup in items:
             current.days[rollup.day] = rollup
-        current.save(path)
+        current.save(path, durable=durable)
+
+
+def fast_history(history, monitors: Sequence[Monitor], now: datetime, *, days: int = 90,
+                 cadence: timedelta = timedelta(minutes=5), seed: int = 7) -> dict[str, MonitorState]:
+    """A healthy ``days``-day history for every monitor, written directly in History's formats: roll-up
+    year files for the older days, raw day files for yesterday and today (a check every ``cadence``
+    up to ``now``), each monitor's running summary replayed from those by History itself, and the
+    states. Seconds per monitor, for benchmarks of thousands of monitors (``build_sample`` records
+    its raw checks one line at a time through ``History.record``). Returns the states to save."""
+    from generator.history import rawlog
+
+    rng = random.Random(seed)
+    now = now.astimezone(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    per_day = int(timedelta(days=1) / cadence)
+    states: dict[str, MonitorState] = {}
+    for monitor in monitors:
+        index = int(monitor.id.rsplit("-", 1)[-1]) if monitor.id.rsplit("-", 1)[-1].isdigit() else 0
+        base = 40.0 + (index % 9) * 25.0
+        old = [rollup_for_day((today - timedelta(days=offset)).date().isoformat(), per_day, (), rng, base)
+               for offset in range(days - 1, 1, -1)]
+        write_old_rollups(history, monitor.id, old, durable=False)
+        for day_start in (today - timedelta(days=1), today):
+            end = min(day_start + timedelta(days=1), now)
+            checks = checks_for(monitor.id, day_start, end, cadence, (), rng, base)
+            path = history.layout.raw_file(monitor.id, day_start.date().isoformat())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join([rawlog.HEADER, *map(rawlog.format_line, checks)]) + "\n", encoding="utf-8")
+        history.keeper.rebuild(monitor.id, None, write=True, durable=False)
+        last = today + cadence * ((now - today) // cadence)
+        last = last - cadence if last >= now else last
+        states[monitor.id] = MonitorState(monitor_id=monitor.id, status=State.UP, since=today - timedelta(days=1),
+                                          last_check=last)
+    return states
 
 
 def sample_incident(key: str, monitor_id: Optional[str], started: datetime, resolved: Optional[datetime],

@@ -121,7 +121,7 @@ class StatuspageApi:
                     members[candidate] = []
                 group_id = group_ids[group]
             position += 1
-            first_day = view.data.days[0].day if view.data.days else None
+            first_day = view.first_day
             created = parse_iso(first_day + "T00:00:00Z") if first_day else (view.since or self.now)
             if view.since and view.since < created:
                 created = view.since

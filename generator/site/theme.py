@@ -52,6 +52,7 @@ def environment(folders: Sequence[Path]) -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,  # a typo in a user's template fails the build with its name
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change during a build: no freshness check (a stat) per page
     )
     return env
 

@@ -78,6 +78,11 @@ class MonitorView:
     def id(self) -> str:
         return self.monitor.id
 
+    @property
+    def first_day(self) -> Optional[str]:
+        """The oldest day with data inside the window."""
+        return self.data.days[0].day if self.data.days else None
+
 
 @dataclass(frozen=True)
 class Overall:
@@ -189,7 +194,8 @@ def segments_of(bars: Sequence[DayBar], narrow: int = DAYS_NARROW) -> tuple[Segm
 def window_uptime(data: MonitorData, now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
     """Time-weighted uptime over the rolling window ``(now - days, now]`` (``generator.history.uptime``);
     ``data.days`` are completed to ``now`` by ``source.collect``."""
-    return _window_uptime(data.days, now, timedelta(days=days), degraded_counts_as_up)
+    # days are ascending, one roll-up per day: the window's days+1 calendar days are the last ones
+    return _window_uptime(data.days[-(days + 1):], now, timedelta(days=days), degraded_counts_as_up)
 
 
 def page_uptime(views: Iterable[MonitorView], now: datetime, days: int, degraded_counts_as_up: bool) -> Optional[float]:
