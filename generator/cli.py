@@ -25,6 +25,7 @@ from generator.errors import BadInput, DataError, Outcome, StatusgenError, Track
 from generator.incidents.registry import tracker_names
 from generator.run.options import Options
 from generator.secrets import MaskingFilter, mask
+from generator.timeutil import parse_duration
 
 Job = Callable[..., Any]
 
@@ -95,6 +96,30 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-recovery", action="store_true", help="never call restart webhooks")
 
 
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _watch_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    _tracker_argument(parser)
+    parser.add_argument("--for", dest="duration", type=_duration, default=None, metavar="DURATION",
+                        help="stop cleanly after this long, e.g. 5h50m (default: until SIGTERM or Ctrl-C)")
+    parser.add_argument("--once", action="store_true", help="one pass over every monitor: the same as `run`")
+    parser.add_argument("--debounce", type=_duration, default=15.0, metavar="DURATION",
+                        help="rebuild the site this soon after a transition (default 15s)")
+    parser.add_argument("--lease-wait", type=_duration, default=None, metavar="DURATION",
+                        help="wait at most this long for another watcher's lease on --data (default: as long as "
+                             "it takes; 0: exit at once)")
+    parser.add_argument("--on-publish", default=None, metavar="COMMAND",
+                        help="run COMMAND after each publish (e.g. push the history, deploy the site)")
+    parser.add_argument("--no-build", action="store_true", help="skip building the site")
+    parser.add_argument("--no-recovery", action="store_true", help="never call restart webhooks")
+
+
 def _build_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     _tracker_argument(parser)
@@ -157,6 +182,10 @@ COMMANDS: dict[str, Command] = {
                      lambda job, a: job(_options(a), [Path(p) for p in a.partials], Path(a.merged_out))),
     "run": Command(JOBS, "run", "the main job: check, probe, track incidents, recover, build the site",
                    _run_arguments, lambda job, a: job(_options(a))),
+    "watch": Command("generator.run.watch_job", "watch", "run continuously: each monitor at its interval, acting "
+                     "on each transition at once, publishing on a cadence", _watch_arguments,
+                     lambda job, a: job(_options(a), duration=a.duration, once=a.once, debounce=a.debounce,
+                                        lease_wait=a.lease_wait, on_publish=a.on_publish)),
     "build": Command(JOBS, "build", "build the static site from the history and incidents", _build_arguments,
                      lambda job, a: job(_options(a))),
     "demo": Command("generator.demo", "demo",
