@@ -50,7 +50,7 @@ class Publisher:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def publish_now(self, tally: Tally, *, changed: bool, final: bool = False) -> None:
+    def publish_now(self, tally: Tally, *, changed: bool, final: bool = False, hook: bool = True) -> None:
         what = "checked"
         if self.options.build:
             captured = io.StringIO()
@@ -67,10 +67,12 @@ class Publisher:
             what = f"published {self.options.site_dir}/" + (f" ({pages.group(1)} pages)" if pages else "")
         self.publishes += 1
         self.log.published(self.engine.config, self.engine.states, tally, what=what, publishes=self.publishes)
-        self._hook(changed=changed, final=final)
+        if hook:
+            self._hook(changed=changed, final=final)
 
-    def hook_final(self) -> None:
-        self._hook(changed=False, final=True)
+    def hook_final(self, *, changed: bool) -> None:
+        """The hook once more at the stop (after the lease is released): push what is left."""
+        self._hook(changed=changed, final=True)
 
     def _hook(self, *, changed: bool, final: bool) -> None:
         if not self.on_publish:

@@ -107,7 +107,7 @@ class Watch:
             self._dispatch(self.schedule.pop_due(now))
             if now >= next_publish or (self._dirty_since is not None
                                        and now >= self._dirty_since + self.cadence.debounce):
-                if self._publish(final=False):
+                if self._publish():
                     next_publish = now + self.cadence.publish_every
             if now >= next_lease:
                 self._renew()
@@ -212,13 +212,11 @@ class Watch:
 
     # ------------------------------------------------------------------ side jobs
 
-    def _publish(self, *, final: bool) -> bool:
-        """Start a publish (on the publisher's thread; at the end, here); False when one is running."""
+    def _publish(self) -> bool:
+        """Start a publish on the publisher's thread; False when the last one is still running."""
         changed = self._dirty_since is not None
         tally, self.tally = self.tally, Tally()
-        if final:
-            self.publisher.publish_now(tally, changed=changed, final=True)
-        elif not self.publisher.start(tally, changed=changed):
+        if not self.publisher.start(tally, changed=changed):
             self.tally = _merge(tally, self.tally)
             return False
         self._dirty_since = None
@@ -262,12 +260,14 @@ class Watch:
         if abandoned:
             self.log.event(f"{abandoned} tick{'s' if abandoned != 1 else ''} still probing at the stop: abandoned")
         self.publisher.wait()
-        if self.failure is None and (by_deadline or self._dirty_since is not None):
-            self._publish(final=True)
-        elif self.failure is None:
-            self.publisher.hook_final()
-        if self.lease is not None:
+        changed = self._dirty_since is not None
+        if self.failure is None and (by_deadline or changed):
+            tally, self.tally = self.tally, Tally()
+            self.publisher.publish_now(tally, changed=changed, final=True, hook=False)
+        if self.lease is not None:  # released before the last hook, so the history it pushes says so
             self.lease.release()
+        if self.failure is None:
+            self.publisher.hook_final(changed=changed)
         self.log.event(f"watch stopped after {format_duration(self.clock() - self._started)}; "
                        f"{self.schedule.skipped} slots missed while stalled")
         return Outcome(self.failure)

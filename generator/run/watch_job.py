@@ -19,7 +19,7 @@ from generator.errors import BadInput, DataError, Outcome
 from generator.report import Console
 from generator.run import loading, main_job
 from generator.run.engine import Engine
-from generator.run.lease import Lease, LeaseError
+from generator.run.lease import LEASE_TTL, Lease, LeaseError
 from generator.run.options import Options
 from generator.run.publisher import Publisher
 from generator.run.watch import Cadence, Watch
@@ -40,7 +40,10 @@ def watch(options: Options, *, duration: Optional[float] = None, once: bool = Fa
     stop = threading.Event()
     began = time.monotonic()
     with _signals(stop, out):
-        lease = _take_lease(options, stop, out, lease_wait, duration)
+        # A lease outlives two publishes: where it travels with the pushed history (Actions), the
+        # next watcher reads it at most one publish old.
+        ttl = max(LEASE_TTL, 2 * config.settings.publish_every + 30)
+        lease = _take_lease(Lease(options.data_dir, ttl=ttl), options, stop, out, lease_wait, duration)
         if lease is None:  # stopped while waiting
             return Outcome()
         try:
@@ -61,10 +64,9 @@ def watch(options: Options, *, duration: Optional[float] = None, once: bool = Fa
             lease.release()
 
 
-def _take_lease(options: Options, stop: threading.Event, out: Console, wait: Optional[float],
+def _take_lease(lease: Lease, options: Options, stop: threading.Event, out: Console, wait: Optional[float],
                 duration: Optional[float]) -> Optional[Lease]:
     """The lease on ``data/``: at once, or after waiting for the other watcher (never past ``--for``)."""
-    lease = Lease(options.data_dir)
     limit = min(x for x in (wait, duration, float("inf")) if x is not None)
     deadline = time.monotonic() + limit
     told = False
