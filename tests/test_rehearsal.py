@@ -587,7 +587,7 @@ def test_watch_workflow_rehearsal(tmp_path, python_bin):
                                           event="workflow_dispatch", extra_env=fast,
                                           env_overrides={"WATCH_FOR": watch_for, "LEASE_WAIT": "120"})
 
-        first = threading.Thread(target=watcher, args=("first", 1, "14s"))
+        first = threading.Thread(target=watcher, args=("first", 1, "24s"))
         first.start()
         deadline = time.monotonic() + 180
         while not branch_commits(rehearsal.origin, "status-data") and time.monotonic() < deadline:
@@ -598,7 +598,6 @@ def test_watch_workflow_rehearsal(tmp_path, python_bin):
         first.join(STEP_TIMEOUT)
         second.join(STEP_TIMEOUT)
         a, b = results["first"], results["second"]
-        Path("/tmp/w/ab.txt").write_text(a.describe() + "\n=====\n" + b.describe())  # DEBUG
         assert a.succeeded, a.describe()
         assert b.succeeded, b.describe()
         assert a.outputs["watch"]["exit-code"] == "0" and b.outputs["watch"]["exit-code"] == "0"
@@ -623,9 +622,10 @@ def test_watch_workflow_rehearsal(tmp_path, python_bin):
         final = tmp_path / "final-history"
         git("worktree", "add", "--quiet", "--detach", str(final), "refs/heads/status-data", cwd=rehearsal.origin)
         checks = History(final).checks("api", started - timedelta(minutes=5))
-        times = [c.time.timestamp() for c in checks]
+        recovered = max(c.time.timestamp() for c in checks if c.status.value == "down") + 3  # verification over
+        times = [c.time.timestamp() for c in checks if c.time.timestamp() > recovered]
         gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-        assert len(checks) >= 12 and min(gaps) > 0.4, (gaps, b.describe())  # never two writers checking the same slot
+        assert len(times) >= 8 and min(gaps) > 0.4, gaps  # never two writers checking the same slot
         assert max(gaps) < 20, gaps  # the hand-over's gap: the lease poll and the start of the next watcher
         assert {c.status.value for c in checks} == {"up", "down"}
         lease = (final / "lease.json").read_text()
@@ -640,22 +640,24 @@ def test_watch_workflow_rehearsal(tmp_path, python_bin):
         assert "### statusgen watch" in a.summary  # the job summary statusgen keeps up to date
 
         # pages.yml, as dispatched: builds the site from the pushed history and deploys it
-        pages = rehearsal.run(3, now="", workflow_file="pages.yml", job_id="build", event="workflow_dispatch")
+        pages = rehearsal.run(3, now="", workflow_file="pages.yml", job_id="build", event="workflow_dispatch",
+                              extra_env=fast)
         assert pages.succeeded, pages.describe()
         assert pages.published is not None and "Watch Rehearsal" in (pages.published / "index.html").read_text()
 
         # status.yml in watch mode: its schedule is the watchdog
         for run in hand_overs:
             emulator.set_run_status(run["id"], "in_progress")
-        quiet = rehearsal.run(4, now="", env_overrides={"STATUS_MODE": "watch"})
+        quiet = rehearsal.run(4, now="", env_overrides={"STATUS_MODE": "watch"}, extra_env=fast)
         assert quiet.succeeded, quiet.describe()
         assert quiet.outputs["mode"]["mode"] == "watch" and quiet.published is None
         assert "Watchdog: a watcher is alive" in quiet.summary
-        assert [log.code for log in quiet.logs[1:]] == [None] * (len(quiet.logs) - 1)  # nothing else runs
+        ran = [log.name for log in quiet.logs[1:] if log.code is not None]
+        assert ran == ["Keep the schedule alive"], ran  # nothing else runs: the watchdog's schedule stays alive
         assert len(emulator.dispatched("watch.yml")) == 2
         for run in hand_overs:
             emulator.set_run_status(run["id"], "completed", "cancelled")  # a lost hand-over
-        healed = rehearsal.run(5, now="", env_overrides={"STATUS_MODE": "watch"})
+        healed = rehearsal.run(5, now="", env_overrides={"STATUS_MODE": "watch"}, extra_env=fast)
         assert healed.succeeded, healed.describe()
         assert "dispatched watch.yml" in healed.summary
         assert [r["_inputs"] for r in emulator.dispatched("watch.yml")][-1] == {"reason": "watchdog"}
