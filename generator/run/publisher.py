@@ -1,7 +1,8 @@
 """The watcher's publish step: the site and the Statuspage JSON, a status line, and the hook.
 
-A publish builds the site while holding the engine's lock (the tracker and the history are read
-as one consistent picture; checks keep being probed meanwhile), prints the status line, rewrites
+A publish asks the tracker for its incidents while holding the engine's lock, then builds the site
+without it (the history is read from whole files: appended lines, atomic renames), so checks keep
+being probed, recorded and acted on while a large site builds. It prints the status line, rewrites
 the job summary, then runs the ``--on-publish`` command, if any, with what it needs to know in
 its environment (``STATUSGEN_PUBLISH_CHANGED`` is 1 when a transition happened since the last
 publish, ``STATUSGEN_PUBLISH_FINAL`` is 1 for the last one). That command is how a deployment
@@ -12,20 +13,20 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shlex
 import subprocess
 import threading
 from typing import Optional
 
+from generator.history import HistoryError
 from generator.report import Console
 from generator.run.engine import Engine
 from generator.run.options import Options
-from generator.run.publishing import publish
+from generator.run.publishing import gather, render, site_failure
 from generator.run.watchlog import Tally, WatchLog
+from generator.site import SiteError
 
 HOOK_TIMEOUT = 300.0  # seconds: a push that hangs longer is abandoned (the next publish tries again)
-_PAGES = re.compile(r"\((\d+) pages\)")
 
 
 class Publisher:
@@ -51,20 +52,23 @@ class Publisher:
             self._thread.join(timeout)
 
     def publish_now(self, tally: Tally, *, changed: bool, final: bool = False, hook: bool = True) -> None:
+        """Gather the incidents holding the engine's lock (the tracker is not shared while it answers),
+        then build the site without it: ticks keep recording and acting meanwhile."""
         what = "checked"
         if self.options.build:
-            captured = io.StringIO()
-            quiet = Console({k: v for k, v in self.options.environ.items() if k != "GITHUB_STEP_SUMMARY"}, captured)
+            quiet = Console({k: v for k, v in self.options.environ.items() if k != "GITHUB_STEP_SUMMARY"},
+                            io.StringIO())
             engine = self.engine
             with engine.lock:
-                published = publish(engine.config, self.options, engine.history, engine.tracker, engine.notices,
-                                    quiet)
-            if published.tracker_error:
-                self.log.warning(f"tracker unavailable: the site was built from its cache: {published.tracker_error}")
-            if published.failure is not None:
-                self.log.warning(str(published.failure))
-            pages = _PAGES.search(captured.getvalue())
-            what = f"published {self.options.site_dir}/" + (f" ({pages.group(1)} pages)" if pages else "")
+                incidents, failure = gather(engine.tracker, engine.notices, quiet)
+                notices = engine.notices
+            if failure is not None:
+                self.log.warning(f"tracker unavailable: the site is built from its cache: {failure}")
+            try:
+                pages = render(engine.config, self.options, engine.history, incidents, notices, quiet)
+                what = f"published {self.options.site_dir}/ ({pages} pages)"
+            except (HistoryError, SiteError, OSError) as error:
+                self.log.warning(str(site_failure(error, quiet)))
         self.publishes += 1
         self.log.published(self.engine.config, self.engine.states, tally, what=what, publishes=self.publishes)
         if hook:

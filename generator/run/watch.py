@@ -47,6 +47,7 @@ class Cadence:
     maintenance_every: float = 300.0
     prune_every: float = 3600.0
     lease_every: float = 10.0
+    batch: float = 0.25  # monitors falling due this close together share one tick (one state write)
     grace: float = 3.0  # at stop, how long ticks still probing may take before they are abandoned
     max_ticks: int = 64  # ticks in flight at once; beyond, due monitors wait (and show as late)
 
@@ -99,12 +100,15 @@ class Watch:
         next_maintenance = start + self.cadence.maintenance_every
         next_prune = start
         next_lease = start + self.cadence.lease_every
+        next_batch = start
         while not self.stop.is_set() and self.failure is None:
             now = self.clock()
             if deadline is not None and now >= deadline:
                 break
             self._collect()
-            self._dispatch(self.schedule.pop_due(now))
+            if now >= next_batch:
+                self._dispatch(self.schedule.pop_due(now))
+                next_batch = now + self.cadence.batch
             if now >= next_publish or (self._dirty_since is not None
                                        and now >= self._dirty_since + self.cadence.debounce):
                 if self._publish():
@@ -118,8 +122,9 @@ class Watch:
             if now >= next_prune:
                 self._prune()
                 next_prune = now + self.cadence.prune_every
-            wake_at = min(t for t in (self.schedule.next_time(), next_publish, next_lease, deadline,
-                                      self._debounce_at()) if t is not None)
+            due_at = self.schedule.next_time()
+            wake_at = min(t for t in (None if due_at is None else max(due_at, next_batch), next_publish, next_lease,
+                                      deadline, self._debounce_at()) if t is not None)
             self._wake.wait(max(0.01, min(1.0, wake_at - self.clock())))
             self._wake.clear()
         return self._finish(by_deadline=deadline is not None and not self.stop.is_set())
