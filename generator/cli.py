@@ -125,10 +125,19 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     _tracker_argument(parser)
 
 
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65533:
+        raise argparse.ArgumentTypeError(f"{value} is not a port from 1 to 65533 (the demo uses it and the next two)")
+    return value
+
+
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument("--runs", type=_positive, default=3, help="how many runs to make (default 3)")
-    parser.add_argument("--serve", action="store_true", help="keep the demo services and a site server running")
+    parser.add_argument("--port", type=_port, default=None,
+                        help="first of three loopback ports for the demo services (default 8711; free ports are "
+                             "used when one is taken)")
+    parser.add_argument("--serve", action="store_true", help="then serve the site on http://127.0.0.1:8000/")
 
 
 def _agent_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,8 +198,8 @@ COMMANDS: dict[str, Command] = {
     "build": Command(JOBS, "build", "build the static site from the history and incidents", _build_arguments,
                      lambda job, a: job(_options(a))),
     "demo": Command("generator.demo", "demo",
-                    "start local demo services on loopback and run the main job against them", _demo_arguments,
-                    lambda job, a: job(_options(a), runs=a.runs, serve=a.serve)),
+                    "loopback services, one of which crashes: watch it detected, restarted and resolved",
+                    _demo_arguments, lambda job, a: job(_options(a), port=a.port, serve=a.serve)),
     "agent": Command("generator.agent", "main", "run the restart agent (a signed-webhook receiver)",
                      _agent_arguments, lambda job, a: job(_agent_argv(a))),
     "import": Command("generator.importers", "print_converted",
