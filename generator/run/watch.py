@@ -160,6 +160,8 @@ class Watch:
                                              result.restarting, probed.stats)
         except StatusgenError as error:
             done.error = error
+        except Exception as error:  # a probe or tracker bug: said once, the watch goes on
+            self.log.warning(f"tick for {', '.join(d.monitor_id for d in dues)}: {type(error).__name__}: {error}")
         finally:
             self._done.put(done)
             self._wake.set()

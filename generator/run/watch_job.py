@@ -8,6 +8,7 @@ second one is not caught.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import threading
 import time
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Iterator, Optional, TextIO
 
-from generator.errors import BadInput, DataError, Outcome
+from generator.errors import BadInput, DataError, Outcome, UsageError
 from generator.report import Console
 from generator.run import loading, main_job
 from generator.run.engine import Engine
@@ -35,6 +36,12 @@ def watch(options: Options, *, duration: Optional[float] = None, once: bool = Fa
     """``statusgen watch``: see the module docstring; returns when stopped."""
     if once:
         return main_job.run(options, stream=stream)
+    if on_publish is not None:
+        try:
+            if not shlex.split(on_publish):
+                raise ValueError("empty command")
+        except ValueError as error:
+            raise UsageError(f"--on-publish {on_publish!r}: {error}") from None
     out = Console(options.environ, stream)
     config = loading.load(options)
     stop = threading.Event()

@@ -123,7 +123,17 @@ def test_a_lease_left_by_a_dead_process_on_this_host_is_free(tmp_path: Path) -> 
     assert Lease(tmp_path).try_acquire() is None
 
 
-def test_bad_watch_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_watch_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         cli.main(["watch", "--for", "soon"])
     assert raised.value.code == 2 and "is not a duration" in capsys.readouterr().err
+    (tmp_path / "monitors.yaml").write_text("monitors:\n  - {id: api, url: 'http://127.0.0.1:9/'}\n")
+    for hook in ('"unbalanced', ""):
+        code = cli.main(["watch", "--config", str(tmp_path / "monitors.yaml"), "--data", str(tmp_path / "data"),
+                         "--for", "1s", "--on-publish", hook])
+        assert code == 2 and "--on-publish" in capsys.readouterr().err
+    (tmp_path / "monitors.yaml").write_text("settings: {interval: 1s}\nmonitors:\n  - {id: api, url: 'http://127.0.0.1:9/'}\n")
+    code = cli.main(["watch", "--config", str(tmp_path / "monitors.yaml"), "--data", str(tmp_path / "data"),
+                     "--for", "1s"])
+    captured = capsys.readouterr()
+    assert code == 2 and "settings.interval: must be at least 10s, got 1s" in captured.out + captured.err
