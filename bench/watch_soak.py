@@ -94,12 +94,16 @@ def main() -> int:
     cpu0, rss0, fds0 = proc(process.pid)
     t0 = time.time()
     cpu1, rss1, fds1 = cpu0, rss0, fds0
+    t1 = t0
+    samples: list[tuple[float, int]] = []  # (seconds in, RSS KiB): one a minute
     while process.poll() is None:
         time.sleep(1)
         try:
             if time.time() < began + seconds - 2:
                 cpu1, rss1, fds1 = proc(process.pid)
                 t1 = time.time()
+                if not samples or t1 - began - samples[-1][0] >= 60:
+                    samples.append((t1 - began, rss1))
         except (FileNotFoundError, ProcessLookupError):
             break
     code = process.wait()
@@ -122,6 +126,10 @@ def main() -> int:
     print(f"  CPU: {100 * (cpu1 - cpu0) / max(1e-9, t1 - t0):.1f}% of one core (after warm-up: the first "
           f"publish, {t0 - began:.0f}s in)")
     print(f"  RSS: {rss0 / 1024:.1f} MiB at start, {rss1 / 1024:.1f} MiB at end ({100 * (rss1 - rss0) / rss0:+.1f}%)")
+    print("  RSS each minute: " + ", ".join(f"{rss / 1024:.0f}" for _, rss in samples) + " MiB")
+    if len(samples) >= 4:
+        half = samples[len(samples) // 2][1]
+        print(f"  RSS over the second half: {half / 1024:.1f} -> {rss1 / 1024:.1f} MiB ({100 * (rss1 - half) / half:+.1f}%)")
     print(f"  open fds: {fds0} at start, {fds1} at end")
     print(f"  lateness vs slot: p50 {cuts[49]:.3f}s, p95 {cuts[94]:.3f}s, max {max(lateness or [0]):.3f}s")
     print(f"  publishes: {sum('published' in line for line in (work / 'watch.log').read_text().splitlines())}"
