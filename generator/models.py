@@ -100,7 +100,7 @@ class Monitor:
     restart: Optional[RestartSpec] = None
     notify: tuple[NotifyTarget, ...] = ()
     regions: tuple[str, ...] = ()
-    interval: float = 60.0  # seconds between checks in `statusgen watch` (settings.interval unless set)
+    interval: Optional[float] = None  # seconds between checks in `statusgen watch` (None: settings.interval)
     line: int = 0  # line in monitors.yaml where the monitor starts, for messages
 
     @property
@@ -139,7 +139,7 @@ class Settings:
     regions: tuple[str, ...] = ()
     stale_after: Optional[float] = None  # seconds; None = three expected intervals, at least 15 min (freshness)
     notify_every: float = 1800.0  # seconds: a flapping incident notifies at most this often
-    interval: float = 60.0  # seconds: the default `interval` of every monitor (statusgen watch)
+    interval: Optional[float] = None  # seconds: every monitor's default `interval` (None: 60 s; statusgen watch)
     publish_every: float = 300.0  # seconds: statusgen watch rebuilds the site at least this often
 
 

@@ -353,8 +353,6 @@ def _monitor(reader: Reader, node: Node, path: str, defaults: dict[str, Any], se
     options = _options(reader, entries, settings.regions)
     inherited = {key: value for key, value in defaults.items() if key in OPTION_KEYS and key != "restart"}
     fields.update({**inherited, **options})
-    if "interval" not in fields:
-        fields["interval"] = settings.interval
     if "restart" in entries:
         own = _restart_fields(reader, entries["restart"])
         fields["restart"] = _restart(reader, defaults.get("restart"), own, entries["restart"])

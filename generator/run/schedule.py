@@ -19,7 +19,14 @@ import hashlib
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Optional
+
+DEFAULT_INTERVAL = 60.0  # seconds, when neither the monitor nor settings.interval says
+
+
+def interval_of(own: Optional[float], default: Optional[float]) -> float:
+    """A monitor's watch interval: its own (or from ``defaults:``), else ``settings.interval``, else 60 s."""
+    return float(own or default or DEFAULT_INTERVAL)
 
 
 def offset(monitor_id: str, interval: float) -> float:

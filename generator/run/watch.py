@@ -31,7 +31,7 @@ from generator.run import loading
 from generator.run.engine import Engine, Settled, TickResult
 from generator.run.lease import Lease, LeaseError
 from generator.run.publisher import Publisher
-from generator.run.schedule import Due, Schedule
+from generator.run.schedule import Due, Schedule, interval_of
 from generator.run.watchlog import Tally, WatchLog
 from generator.timeutil import format_duration, utcnow
 
@@ -79,7 +79,8 @@ class Watch:
         self.cadence = cadence
         self.clock = clock
         self.stop = stop or threading.Event()
-        self.schedule = Schedule(((m.id, m.interval) for m in engine.config.monitors), clock())
+        every = engine.config.settings.interval
+        self.schedule = Schedule(((m.id, interval_of(m.interval, every)) for m in engine.config.monitors), clock())
         self.monitors = {m.id: m for m in engine.config.monitors}
         self.tally = Tally()
         self.failure: Optional[StatusgenError] = None

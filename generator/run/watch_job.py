@@ -23,6 +23,7 @@ from generator.run.engine import Engine
 from generator.run.lease import LEASE_TTL, Lease, LeaseError
 from generator.run.options import Options
 from generator.run.publisher import Publisher
+from generator.run.schedule import interval_of
 from generator.run.watch import Cadence, Watch
 from generator.run.watchlog import WatchLog, stamp
 from generator.timeutil import format_duration
@@ -62,7 +63,7 @@ def watch(options: Options, *, duration: Optional[float] = None, once: bool = Fa
             every = config.settings.publish_every
             cadence = Cadence(publish_every=every, debounce=min(debounce, every))
             left = None if duration is None else max(0.0, duration - (time.monotonic() - began))
-            intervals = sorted({m.interval for m in config.monitors})
+            intervals = sorted({interval_of(m.interval, config.settings.interval) for m in config.monitors})
             out.line(f"{stamp()}  watching {len(config.monitors)} monitors every "
                      f"{', '.join(format_duration(i) for i in intervals)}; publishing every {format_duration(every)}"
                      + (f" for {format_duration(left)}" if left is not None else "") + f" (lease {lease.id[:8]})")

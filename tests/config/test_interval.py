@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.config import ConfigError, format_problems, load_config
+from generator.run.schedule import interval_of
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -22,8 +23,9 @@ def test_interval_defaults_and_inheritance(tmp_path: Path) -> None:
         monitors:
           - {id: a, url: "http://127.0.0.1:1/"}
         """), environ={})
-    assert config.settings.interval == 60.0 and config.settings.publish_every == 300.0
-    assert config.monitors[0].interval == 60.0
+    assert config.settings.interval is None and config.settings.publish_every == 300.0
+    assert config.monitors[0].interval is None  # not set: settings.interval, else 60 s (the watch's default)
+    assert interval_of(config.monitors[0].interval, config.settings.interval) == 60.0
 
     config = load_config(write(tmp_path, """\
         settings: {interval: 2m, publish_every: 10m}
@@ -40,7 +42,8 @@ def test_interval_defaults_and_inheritance(tmp_path: Path) -> None:
         monitors:
           - {id: a, url: "http://127.0.0.1:1/"}
         """), environ={})
-    assert config.monitors[0].interval == 20.0
+    assert config.monitors[0].interval is None
+    assert interval_of(config.monitors[0].interval, config.settings.interval) == 20.0
 
 
 @pytest.mark.parametrize(("text", "where", "message"), [
