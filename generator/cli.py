@@ -25,6 +25,7 @@ from generator.errors import BadInput, DataError, Outcome, StatusgenError, Track
 from generator.incidents.registry import tracker_names
 from generator.run.options import Options
 from generator.secrets import MaskingFilter, mask
+from generator.timeutil import parse_duration
 
 Job = Callable[..., Any]
 
@@ -95,15 +96,48 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-recovery", action="store_true", help="never call restart webhooks")
 
 
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _watch_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    _tracker_argument(parser)
+    parser.add_argument("--for", dest="duration", type=_duration, default=None, metavar="DURATION",
+                        help="stop cleanly after this long, e.g. 5h50m (default: until SIGTERM or Ctrl-C)")
+    parser.add_argument("--once", action="store_true", help="one pass over every monitor: the same as `run`")
+    parser.add_argument("--debounce", type=_duration, default=15.0, metavar="DURATION",
+                        help="rebuild the site this soon after a transition (default 15s)")
+    parser.add_argument("--lease-wait", type=_duration, default=None, metavar="DURATION",
+                        help="wait at most this long for another watcher's lease on --data (default: as long as "
+                             "it takes; 0: exit at once)")
+    parser.add_argument("--on-publish", default=None, metavar="COMMAND",
+                        help="run COMMAND after each publish (e.g. push the history, deploy the site)")
+    parser.add_argument("--no-build", action="store_true", help="skip building the site")
+    parser.add_argument("--no-recovery", action="store_true", help="never call restart webhooks")
+
+
 def _build_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     _tracker_argument(parser)
 
 
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65533:
+        raise argparse.ArgumentTypeError(f"{value} is not a port from 1 to 65533 (the demo uses it and the next two)")
+    return value
+
+
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument("--runs", type=_positive, default=3, help="how many runs to make (default 3)")
-    parser.add_argument("--serve", action="store_true", help="keep the demo services and a site server running")
+    parser.add_argument("--port", type=_port, default=None,
+                        help="first of three loopback ports for the demo services (default 8711; free ports are "
+                             "used when one is taken)")
+    parser.add_argument("--serve", action="store_true", help="then serve the site on http://127.0.0.1:8000/")
 
 
 def _agent_arguments(parser: argparse.ArgumentParser) -> None:
@@ -157,11 +191,15 @@ COMMANDS: dict[str, Command] = {
                      lambda job, a: job(_options(a), [Path(p) for p in a.partials], Path(a.merged_out))),
     "run": Command(JOBS, "run", "the main job: check, probe, track incidents, recover, build the site",
                    _run_arguments, lambda job, a: job(_options(a))),
+    "watch": Command("generator.run.watch_job", "watch", "run continuously: each monitor at its interval, acting "
+                     "on each transition at once, publishing on a cadence", _watch_arguments,
+                     lambda job, a: job(_options(a), duration=a.duration, once=a.once, debounce=a.debounce,
+                                        lease_wait=a.lease_wait, on_publish=a.on_publish)),
     "build": Command(JOBS, "build", "build the static site from the history and incidents", _build_arguments,
                      lambda job, a: job(_options(a))),
     "demo": Command("generator.demo", "demo",
-                    "start local demo services on loopback and run the main job against them", _demo_arguments,
-                    lambda job, a: job(_options(a), runs=a.runs, serve=a.serve)),
+                    "loopback services, one of which crashes: watch it detected, restarted and resolved",
+                    _demo_arguments, lambda job, a: job(_options(a), port=a.port, serve=a.serve)),
     "agent": Command("generator.agent", "main", "run the restart agent (a signed-webhook receiver)",
                      _agent_arguments, lambda job, a: job(_agent_argv(a))),
     "import": Command("generator.importers", "print_converted",

@@ -100,6 +100,7 @@ class Monitor:
     restart: Optional[RestartSpec] = None
     notify: tuple[NotifyTarget, ...] = ()
     regions: tuple[str, ...] = ()
+    interval: Optional[float] = None  # seconds between checks in `statusgen watch` (None: settings.interval)
     line: int = 0  # line in monitors.yaml where the monitor starts, for messages
 
     @property
@@ -139,6 +140,8 @@ class Settings:
     regions: tuple[str, ...] = ()
     stale_after: Optional[float] = None  # seconds; None = three expected intervals, at least 15 min (freshness)
     notify_every: float = 1800.0  # seconds: a flapping incident notifies at most this often
+    interval: Optional[float] = None  # seconds: every monitor's default `interval` (None: 60 s; statusgen watch)
+    publish_every: float = 300.0  # seconds: statusgen watch rebuilds the site at least this often
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from typing import Any, Optional
 import pytest
 import yaml
 
-from generator.timeutil import utcnow
+from generator.timeutil import parse_iso, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -219,8 +219,11 @@ class Rehearsal:
 
     def run(self, number: int, *, now: str, workflow_file: str = "status.yml", job_id: str = "run",
             event: str = "schedule", branch: str = "main", extra_github: Optional[dict[str, str]] = None,
-            matrix: Optional[dict[str, str]] = None, downloads: Optional[list[Path]] = None) -> RunResult:
-        """One job of one workflow run on a fresh runner; ``downloads``: artifact folders of earlier jobs."""
+            matrix: Optional[dict[str, str]] = None, downloads: Optional[list[Path]] = None,
+            env_overrides: Optional[dict[str, str]] = None, extra_env: Optional[dict[str, str]] = None) -> RunResult:
+        """One job of one workflow run on a fresh runner; ``downloads``: artifact folders of earlier jobs;
+        ``env_overrides``: workflow-level ``env:`` values changed for this run (e.g. a shorter WATCH_FOR);
+        ``extra_env``: variables of the runner itself."""
         self.workflow = workflow = self.workflows[workflow_file]
         self.branch = branch
         self.downloads = downloads or []
@@ -228,6 +231,7 @@ class Rehearsal:
         workspace = home / "work" / self.emulator.repo
         temp = home / "temp"
         temp.mkdir(parents=True)
+        workspace.mkdir(parents=True)  # a runner's workspace exists (empty) before any checkout
         sha = git("rev-parse", f"refs/heads/{branch}", cwd=self.origin)
         github = {
             "event_name": event, "repository": self.emulator.full_name, "ref": f"refs/heads/{branch}",
@@ -264,9 +268,11 @@ class Rehearsal:
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_BUILD_ISOLATION": "false",  # pip's spelling of --no-build-isolation (see python_bin)
         }
+        base_env.update(extra_env or {})
         (temp / "event.json").write_text("{}")
         contexts = Contexts(github=github, token=self.emulator.token, matrix={k: str(v) for k, v in (matrix or {}).items()})
         contexts.env = {k: contexts.substitute(v) for k, v in workflow.get("env", {}).items()}
+        contexts.env.update(env_overrides or {})
         job = workflow["jobs"][job_id]
         logs: list[StepLog] = []
         summary_parts: list[str] = []
@@ -526,3 +532,138 @@ def test_status_workflow_rehearsal(tmp_path, python_bin):
         git("worktree", "add", "--quiet", "--detach", str(final), "refs/heads/status-data", cwd=rehearsal.origin)
         statuses = [c.status.value for c in History(final).checks("api", started - timedelta(hours=1))]
         assert statuses == ["up", "down", "down", "up", "up"], statuses
+
+
+# --------------------------------------------------------------------------- watch mode
+
+WATCH_MONITORS = """\
+site:
+  title: Watch Rehearsal
+  repository: {repository}
+settings:
+  interval: 1s
+  publish_every: 2s
+defaults:
+  timeout: 1s
+  retries: 0
+monitors:
+  - id: api
+    name: API
+    url: {url}
+    restart:
+      url: {hook}
+      verify_every: 500ms
+      verify_for: 10s
+"""
+
+
+def test_watch_workflow_rehearsal(tmp_path, python_bin):
+    """watch.yml's real steps: an outage, a restart that resolves it, the history pushed and the deploy
+    dispatched on the publish cadence, a second watcher started while the first still runs (it waits
+    for the lease, then continues the history: one writer, one incident), the hand-over dispatches,
+    pages.yml deploying from the pushed history, and status.yml's watchdog in watch mode."""
+    import threading
+    import time
+
+    from generator.history import History
+    from tests.run.test_engine import restart_hooks
+    from tests.support.github_emulator import GitHubEmulator
+    from tests.support.switch import switchable_service
+
+    date_bin = shutil.which("date")
+    assert date_bin
+    with switchable_service() as service, restart_hooks({"api": service}) as (hook, calls), \
+            GitHubEmulator() as emulator:
+        service.mode = "error"  # the outage: down when the first watcher starts
+        rehearsal = Rehearsal(tmp_path, python_bin=python_bin, emulator=emulator, date_bin=date_bin)
+        rehearsal.make_origin(WATCH_MONITORS.format(repository=emulator.full_name, url=service.url,
+                                                    hook=f"{hook}/api"))
+        started = utcnow()
+        fast = {"STATUSGEN_TEST_MIN_INTERVAL": "1"}
+        results: dict[str, RunResult] = {}
+
+        def watcher(name: str, number: int, watch_for: str) -> None:
+            results[name] = rehearsal.run(number, now="", workflow_file="watch.yml", job_id="watch",
+                                          event="workflow_dispatch", extra_env=fast,
+                                          env_overrides={"WATCH_FOR": watch_for, "LEASE_WAIT": "120"})
+
+        first = threading.Thread(target=watcher, args=("first", 1, "24s"))
+        first.start()
+        deadline = time.monotonic() + 180
+        while not branch_commits(rehearsal.origin, "status-data") and time.monotonic() < deadline:
+            time.sleep(0.2)  # the first watcher published (and pushed) at least once
+        assert branch_commits(rehearsal.origin, "status-data"), "the first watcher never pushed the history"
+        second = threading.Thread(target=watcher, args=("second", 2, "6s"))
+        second.start()  # overlapping: started while the first one still watches
+        first.join(STEP_TIMEOUT)
+        second.join(STEP_TIMEOUT)
+        a, b = results["first"], results["second"]
+        assert a.succeeded, a.describe()
+        assert b.succeeded, b.describe()
+        assert a.outputs["watch"]["exit-code"] == "0" and b.outputs["watch"]["exit-code"] == "0"
+
+        # the outage, the restart and the recovery, with one issue across both watchers
+        watch_log = next(log for log in a.logs if log.name.startswith("Watch until"))
+        assert re.search(r"opened incident \S+ for api", watch_log.stdout), a.describe()
+        assert "verifying the restart of api" in watch_log.stdout and "resolved incident" in watch_log.stdout
+        assert calls == ["api"]
+        issues = [i for i in emulator.issues.values() if "incident" in [n.lower() for n in i.labels]]
+        assert len(issues) == 1 and issues[0].state == "closed", [(i.number, i.state) for i in issues]
+        assert "resolved" in {n.lower() for n in issues[0].labels}
+
+        # the second watcher waited for the first one's lease in the pushed history, then took over
+        wait_log = next(log for log in b.logs if log.name.startswith("Check out the history branch"))
+        assert "waiting for it to hand over" in wait_log.stdout, b.describe()
+        assert "History: continuing `status-data`" in wait_log.stdout
+
+        # the history branch: one commit, every check of both watchers, one writer at a time
+        commits = branch_commits(rehearsal.origin, "status-data")
+        assert len(commits) == 1
+        final = tmp_path / "final-history"
+        git("worktree", "add", "--quiet", "--detach", str(final), "refs/heads/status-data", cwd=rehearsal.origin)
+        checks = History(final).checks("api", started - timedelta(minutes=5))
+        times = [c.time.timestamp() for c in checks]
+        gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+        assert len(times) >= 12 and max(gaps) < 20, gaps  # the hand-over's gap: the lease poll, the next start
+        # one writer at a time: the second watcher started watching after the first one stopped
+        second_log = next(log for log in b.logs if log.name.startswith("Watch until"))
+        stopped = re.search(r"^(\S+)  watch stopped", watch_log.stdout, re.M)
+        began = re.search(r"^(\S+)  watching 1 monitors", second_log.stdout, re.M)
+        assert stopped and began and began.group(1) >= stopped.group(1), (watch_log.stdout, second_log.stdout)
+        assert not [t for t in times if t > parse_iso(stopped.group(1)).timestamp() + 1
+                    and t < parse_iso(began.group(1)).timestamp()], "a check between the two watchers"
+        assert {c.status.value for c in checks} == {"up", "down"}
+        lease = (final / "lease.json").read_text()
+        assert '"released": true' in lease
+
+        # deploys dispatched on the publish cadence (a transition happened; and the last publishes),
+        # and each watcher queued its successor
+        assert len(emulator.dispatched("pages.yml")) >= 2
+        hand_overs = emulator.dispatched("watch.yml")
+        assert [r["_inputs"] for r in hand_overs] == [{"reason": "hand-over"}] * 2
+        assert "Hand-over: the next watcher is queued." in a.summary
+        assert "### statusgen watch" in a.summary  # the job summary statusgen keeps up to date
+
+        # pages.yml, as dispatched: builds the site from the pushed history and deploys it
+        pages = rehearsal.run(3, now="", workflow_file="pages.yml", job_id="build", event="workflow_dispatch",
+                              extra_env=fast)
+        assert pages.succeeded, pages.describe()
+        assert pages.published is not None and "Watch Rehearsal" in (pages.published / "index.html").read_text()
+
+        # status.yml in watch mode: its schedule is the watchdog
+        for run in hand_overs:
+            emulator.set_run_status(run["id"], "in_progress")
+        quiet = rehearsal.run(4, now="", env_overrides={"STATUS_MODE": "watch"}, extra_env=fast)
+        assert quiet.succeeded, quiet.describe()
+        assert quiet.outputs["mode"]["mode"] == "watch" and quiet.published is None
+        assert "Watchdog: a watcher is alive" in quiet.summary
+        ran = [log.name for log in quiet.logs[1:] if log.code is not None]
+        assert ran == ["Keep the schedule alive"], ran  # nothing else runs: the watchdog's schedule stays alive
+        assert len(emulator.dispatched("watch.yml")) == 2
+        for run in hand_overs:
+            emulator.set_run_status(run["id"], "completed", "cancelled")  # a lost hand-over
+        healed = rehearsal.run(5, now="", env_overrides={"STATUS_MODE": "watch"}, extra_env=fast)
+        assert healed.succeeded, healed.describe()
+        assert "dispatched watch.yml" in healed.summary
+        assert [r["_inputs"] for r in emulator.dispatched("watch.yml")][-1] == {"reason": "watchdog"}
+        assert branch_commits(rehearsal.origin, "status-data") == commits  # the watchdog writes nothing

@@ -69,8 +69,9 @@ def tool(name: str) -> str:
     return located
 
 
-def test_there_are_the_four_workflows():
-    assert [f.name for f in FILES] == ["ci.yml", "status-sharded.yml", "status.yml", "validate.yml"]
+def test_there_are_the_six_workflows():
+    assert [f.name for f in FILES] == ["ci.yml", "pages.yml", "status-sharded.yml", "status.yml", "validate.yml",
+                                       "watch.yml"]
 
 
 # --------------------------------------------------------------------------- linters
@@ -199,7 +200,9 @@ def test_status_least_privilege():
 
 def test_status_steps_in_order():
     workflow = load("status.yml")
-    names = [s.get("uses", "").split("@")[0] or s["run"].strip().splitlines()[0] for s in workflow["jobs"]["run"]["steps"]]
+    mode, *rest = workflow["jobs"]["run"]["steps"]
+    assert mode["id"] == "mode" and "if" not in mode  # schedule or watch (watchdog), decided first
+    names = [s.get("uses", "").split("@")[0] or s["run"].strip().splitlines()[0] for s in rest]
     assert names[:3] == ["actions/checkout", "actions/setup-python", "python -m pip install --disable-pip-version-check --quiet ."]
     runs = [s["run"] for s in workflow["jobs"]["run"]["steps"] if "run" in s]
     assert any("git worktree add" in r and "--orphan" in r for r in runs)
@@ -207,8 +210,12 @@ def test_status_steps_in_order():
     assert any("--force-with-lease" in r and "commit-tree" in r for r in runs)
     assert any("/actions/workflows/${workflow}/enable" in r for r in runs)
     assert names[-1] == "actions/upload-pages-artifact"
+    for step in rest:  # in watch mode only the keep-alive runs (the schedule must stay alive for the watchdog)
+        expected = "github.event_name == 'schedule'" if "/enable" in step.get("run", "") else \
+            "steps.mode.outputs.mode == 'schedule'"
+        assert step.get("if") == expected, step.get("name")
     assert workflow["jobs"]["run"]["steps"][-1]["with"] == {"path": "_site"}
-    setup = workflow["jobs"]["run"]["steps"][1]["with"]
+    setup = rest[1]["with"]
     assert setup["cache"] == "pip"
 
 
@@ -254,3 +261,47 @@ def test_sharded_variant_probes_merges_and_deploys():
     assert workflow["jobs"]["deploy"]["needs"] == "record"
     assert workflow["jobs"]["deploy"]["environment"]["name"] == "github-pages"
     assert "schedule" not in workflow["on"]  # status.yml owns the schedule unless the owner switches
+
+
+# --------------------------------------------------------------------------- watch mode
+
+
+def test_status_mode_defaults_to_the_schedule_and_the_watchdog_dispatches_watch():
+    workflow = load("status.yml")
+    assert workflow["env"]["STATUS_MODE"] == "schedule"
+    mode = workflow["jobs"]["run"]["steps"][0]["run"]
+    assert '"$STATUS_MODE" != watch' in mode
+    assert "/actions/workflows/watch.yml" in mode and "/runs?status=${status}" in mode and "/dispatches" in mode
+    assert workflow["jobs"]["run"]["outputs"] == {"mode": "${{ steps.mode.outputs.mode }}"}
+    assert workflow["jobs"]["deploy"]["if"] == "needs.run.outputs.mode == 'schedule'"
+
+
+def test_watch_runs_under_six_hours_hands_over_and_writes_alone():
+    workflow = load("watch.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}  # started by the watchdog, a hand-over or a person
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"] == {"group": "statusgen-watch", "cancel-in-progress": False}
+    job = workflow["jobs"]["watch"]
+    assert job["permissions"] == {"contents": "write", "issues": "write", "actions": "write"}
+    hours, minutes = re.fullmatch(r"(\d+)h(\d+)m", workflow["env"]["WATCH_FOR"]).groups()
+    watch_minutes = int(hours) * 60 + int(minutes)
+    assert 300 <= watch_minutes < job["timeout-minutes"] <= 360  # a hosted runner's job may run 6 h
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    watch = next(r for r in runs if "statusgen watch" in r)
+    assert '--for "$WATCH_FOR"' in watch and "--on-publish" in watch and "--tracker github" in watch
+    assert "--force-with-lease" in watch and "commit-tree" in watch  # one commit, as status.yml
+    assert "/actions/workflows/pages.yml/dispatches" in watch  # deploy when something changed
+    assert any("lease.json" in r and "released" in r for r in runs)  # waits for another watcher's lease
+    hand_over = job["steps"][-1]
+    assert "/actions/workflows/watch.yml/dispatches" in hand_over["run"] and "if" not in hand_over
+
+
+def test_pages_deploys_the_history_it_is_dispatched_for():
+    workflow = load("pages.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    assert workflow["jobs"]["build"]["permissions"] == {"contents": "read", "issues": "read"}
+    runs = " ".join(s["run"] for s in workflow["jobs"]["build"]["steps"] if "run" in s)
+    assert "statusgen build --tracker github --theme site" in runs and "git push" not in runs
+    assert workflow["jobs"]["deploy"]["needs"] == "build"
+    assert workflow["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert [s["uses"] for s in workflow["jobs"]["deploy"]["steps"]] == ["actions/deploy-pages@v5"]

@@ -5,8 +5,9 @@ The file has four top-level keys (plus any ``x-...`` keys, ignored, handy for YA
     site:       title, description, base_url, timezone, language (en|zh), repository (owner/name), logo, collapse_groups_from
     settings:   concurrency, retention (90d, or a number of days), degraded_counts_as_up,
                 flap_window, canary {type: tcp|http, target, timeout}, quorum, regions, stale_after,
-                notify_every
-    defaults:   timeout, retries, retry_backoff, failure_threshold, success_threshold, labels,
+                notify_every, interval (default 60s, at least 10s: every monitor's, for statusgen watch),
+                publish_every (default 5m: statusgen watch rebuilds the site at least this often)
+    defaults:   interval, timeout, retries, retry_backoff, failure_threshold, success_threshold, labels,
                 notify, regions, restart {...any restart key...}, and the keys a probe type lets
                 defaults set (for http monitors: expect {...}, headers, follow_redirects, verify_tls)
     monitors:   a list; each has id (slug, unique), name, group, description, type (one of the
@@ -41,7 +42,7 @@ from generator.models import (
 from . import validators as v
 from .keys import Key, SpecContext, merge_headers
 from .reader import MAX_DURATION, Reader
-from .sections import read_settings, read_site
+from .sections import read_interval, read_settings, read_site
 from .yamlsource import Entry, describe, line_col
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 
 TOP_KEYS = ("site", "settings", "defaults", "monitors")
 # options a monitor may set and ``defaults`` may set for every monitor
-OPTION_KEYS = ("timeout", "retries", "retry_backoff", "failure_threshold", "success_threshold", "labels",
+OPTION_KEYS = ("interval", "timeout", "retries", "retry_backoff", "failure_threshold", "success_threshold", "labels",
                "notify", "restart", "regions")
 BASE_KEYS = ("id", "name", "group", "description", "type") + OPTION_KEYS
 RESTART_KEYS = ("url", "method", "headers", "body", "secret", "timeout", "after_failures", "cooldown",
@@ -151,6 +152,8 @@ def _defaults(reader: Reader, entry: Entry | None, settings: Settings) -> dict[s
 def _options(reader: Reader, entries: dict[str, Entry], settings_regions: tuple[str, ...] | None) -> dict[str, Any]:
     """The options shared by ``defaults`` and monitors, for the keys present (``restart`` is read apart)."""
     result: dict[str, Any] = {}
+    if "interval" in entries:
+        result["interval"] = read_interval(reader, entries["interval"])
     if "timeout" in entries:
         result["timeout"] = reader.duration(entries["timeout"].node, entries["timeout"].path, positive=True,
                                             maximum=MAX_TIMEOUT)

@@ -134,6 +134,8 @@ DEFINITIONS["restartDefaults"] = {
 }
 
 OPTION_PROPERTIES: dict[str, Any] = {
+    "interval": _d(ref("positiveDuration"), "statusgen watch checks the monitor this often: at least 10s, at most "
+                                            "1d (default: settings.interval, 60s)", default="60s"),
     "timeout": _d(ref("positiveDuration"), "give up on one attempt after this long (default 10s)", default="10s"),
     "retries": _d({"type": "integer", "minimum": 0, "maximum": 10},
                   "attempts after the first within one run (default 2)", default=2),
@@ -219,6 +221,11 @@ SETTINGS: dict[str, Any] = {
         "regions": _d(ref("names"), "names of the regions that run probes"),
         STALE_AFTER.name: STALE_AFTER.schema(),
         NOTIFY_EVERY.name: NOTIFY_EVERY.schema(default="30m"),
+        "interval": _d(ref("positiveDuration"), "statusgen watch: how often each monitor is checked unless it "
+                                                "sets its own interval; at least 10s (default 60s)", default="60s"),
+        "publish_every": _d(ref("positiveDuration"), "statusgen watch: rebuild the site at least this often, and "
+                                                     "soon after any transition; at least 10s (default 5m)",
+                            default="5m"),
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from generator.models import Canary, Settings, Site
@@ -21,10 +22,41 @@ NOTIFY_EVERY = k.Duration(
     "number of flaps (default 30m)")
 SETTING_KEYS = {key.name: key for key in (STALE_AFTER, NOTIFY_EVERY)}
 SETTINGS_KEYS = ("concurrency", "retention", "degraded_counts_as_up", "flap_window", "canary", "quorum", "regions",
-                 *SETTING_KEYS)
+                 *SETTING_KEYS, "interval", "publish_every")
 CANARY_KEYS = ("type", "target", "timeout")
 MAX_RETENTION_DAYS = 3650  # ten years of raw checks; past that the cut-off date overflows long before disks do
 MAX_CANARY_TIMEOUT = 3600.0
+
+MIN_INTERVAL = 10.0  # seconds: the shortest `interval` a monitor may have
+# Test-only: a smaller floor (in seconds) for `interval`, so that tests of `statusgen watch` run in
+# seconds rather than minutes. Never set it for a real status page (docs/watch.md).
+TEST_MIN_INTERVAL_VARIABLE = "STATUSGEN_TEST_MIN_INTERVAL"
+
+
+def min_interval(reader: Reader) -> float:
+    """10 s, unless the test-only variable lowers it (never raises it, never below 0.1 s)."""
+    environ = os.environ if reader.environ is None else reader.environ
+    text = environ.get(TEST_MIN_INTERVAL_VARIABLE, "")
+    try:
+        lowered = float(text) if text.strip() else MIN_INTERVAL
+    except ValueError:
+        lowered = MIN_INTERVAL
+    return min(MIN_INTERVAL, max(0.1, lowered))
+
+
+def read_interval(reader: Reader, entry: Entry) -> float | None:
+    """``interval``: a duration of at least 10 s (a check every few seconds is a load test, not monitoring)."""
+    seconds = reader.duration(entry.node, entry.path, positive=True)
+    if seconds is None:
+        return None
+    floor = min_interval(reader)
+    if seconds < floor:
+        reader.problem(entry.node, entry.path, f"must be at least {floor:g}s, got {seconds:g}s")
+        return None
+    if seconds > 86400:
+        reader.problem(entry.node, entry.path, f"must be at most 1d, got {seconds:g}s")
+        return None
+    return seconds
 
 
 def read_site(reader: Reader, entry: Entry | None) -> Site:
@@ -78,6 +110,10 @@ def read_settings(reader: Reader, entry: Entry | None) -> Settings:
     for name, key in SETTING_KEYS.items():
         if name in entries:
             fields[key.attr] = key.read(reader, entries[name])
+    if "interval" in entries:
+        fields["interval"] = read_interval(reader, entries["interval"])
+    if "publish_every" in entries:
+        fields["publish_every"] = read_interval(reader, entries["publish_every"])
     if "regions" in entries:
         fields["regions"] = reader.unique(entries["regions"], reader.texts(entries["regions"]))
     if "quorum" in entries:

@@ -50,6 +50,10 @@ from generator.run.tracking import PENDING_CACHE, Acts, advance, comment
 
 ProbeAll = Callable[[Sequence[Monitor], Settings], ProbeRun]
 
+
+class Abandoned(Exception):
+    """Raised inside a verification when the engine is told to stop (see :meth:`Engine.abandon`)."""
+
 LEDGERS = (PENDING_CACHE, RESTART_CACHE, NOTIFY_CACHE)  # data/cache/ files the engine acts on
 
 
@@ -104,18 +108,26 @@ class Engine:
         self._verify_threads = verify_threads
         self._pool: Optional[ThreadPoolExecutor] = None
         self._verifying: dict[str, Future[Settled]] = {}
+        self._requesting: set[str] = set()  # restarts being requested by a tick right now
         self._settled: list[Settled] = []
+        self._stopping = threading.Event()
+        self._recovery.sleep = self._pause  # a verification's pause ends early on abandon()
 
     @classmethod
-    def open(cls, options: Options, out: Console) -> Engine:
+    def open(cls, options: Options, out: Console, *, config: Optional[Config] = None) -> Engine:
         """Load step: config, history and states, tracker, maintenance (each failure a typed error)."""
-        config = loading.load(options)
+        config = config or loading.load(options)
         history = loading.open_history(config, options)
         states = loading.load_states(history, options)
         tracker = loading.open_tracker(config, options, history)
         notices = loading.load_notices(tracker, options)
         return cls(config, history, tracker, states, data_dir=options.data_dir, out=out, notices=notices,
                    recovery=options.recovery)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Guards the states, the history writes and the tracker: hold it to read them consistently."""
+        return self._lock
 
     # ---------------------------------------------------------------- state
 
@@ -200,10 +212,19 @@ class Engine:
     # ---------------------------------------------------------------- recovery
 
     def _request_restarts(self, checks: Sequence[Check]) -> Requested:
+        """Restarts for the monitors checked in this tick; ticks that run side by side never both
+        request one monitor's restart (each claims its monitors while it asks)."""
+        checked = {c.monitor_id for c in checks}
         with self._lock:
             states = dict(self._states)
-            due = candidates(self.config, states, frozenset(self._verifying))
-        return request_restarts(due, states, {c.monitor_id: c for c in checks}, self._recovery, self._comment)
+            due = [m for m in candidates(self.config, states, frozenset(self._verifying) | self._requesting)
+                   if m.id in checked]
+            self._requesting |= {m.id for m in due}
+        try:
+            return request_restarts(due, states, {c.monitor_id: c for c in checks}, self._recovery, self._comment)
+        finally:
+            with self._lock:
+                self._requesting -= {m.id for m in due}
 
     def _comment(self, key: Optional[str], entry: TimelineEntry, monitor: Monitor) -> Acts:
         with self._lock:
@@ -220,7 +241,7 @@ class Engine:
         """The unit of work: watch one restarted monitor, then settle it at once."""
         monitor = restart.monitor
         try:
-            checks = recording.mark_maintenance(verify(self._recovery, restart, self._probe_one),
+            checks = recording.mark_maintenance(verify(self._recovery, restart, self._probe_verify),
                                                 self.notices.windows)
             with self._lock:
                 self.history.record(checks)
@@ -232,6 +253,10 @@ class Engine:
                     self._pending = (self._pending or set()) | {monitor.id}
                     self.history.write_json(PENDING_CACHE, sorted(self._pending))
             notified = self._notify(stepped.transitions, dict(stepped.acts.opened))
+        except Abandoned:  # the engine stops: the next process picks the monitor up where it is
+            with self._lock:
+                self._verifying.pop(monitor.id, None)
+            return Settled(monitor.id, (), (), Acts(), ())
         except (OSError, HistoryError) as error:
             with self._lock:
                 self._verifying.pop(monitor.id, None)
@@ -245,6 +270,18 @@ class Engine:
             self._settled.append(settled)
             self._verifying.pop(monitor.id, None)
         return settled
+
+    def _pause(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+    def _probe_verify(self, monitor: Monitor) -> Check:
+        if self._stopping.is_set():
+            raise Abandoned(monitor.id)
+        return self._probe_one(monitor)
+
+    def abandon(self) -> None:
+        """Stop the verifications in flight at their next probe or pause (nothing of theirs is recorded)."""
+        self._stopping.set()
 
     def settled(self) -> tuple[Settled, ...]:
         """The verifications that ended since the last call, in the order they ended (never waits)."""

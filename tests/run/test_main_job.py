@@ -358,23 +358,37 @@ def test_github_issue_of_a_removed_monitor_is_closed_with_the_reason(tmp_path: P
     assert "monitors.yaml" in closing and "is back up" not in closing
 
 
-def test_demo_refuses_bad_run_counts_and_busy_ports(tmp_path: Path) -> None:
+def test_demo_refuses_bad_ports(tmp_path: Path) -> None:
+    (tmp_path / "monitors.yaml").write_text((ROOT / "monitors.yaml").read_text())
+    for port in ("0", "-1", "many", "65535"):
+        result = statusgen("demo", "--port", port, cwd=tmp_path)
+        assert result.returncode == 2 and "--port" in result.stderr, result.stderr
+
+
+def test_demo_crash_restart_resolve_on_free_ports_when_its_own_are_taken(tmp_path: Path) -> None:
+    """`make run`'s scenario, faster through the test-only interval floor (2 s instead of 10 s):
+    payments crashes, the incident opens, the agent restarts it, the incident is resolved."""
     import socket
 
     (tmp_path / "monitors.yaml").write_text((ROOT / "monitors.yaml").read_text())
-    for runs in ("0", "-1", "many"):
-        result = statusgen("demo", "--runs", runs, cwd=tmp_path)
-        assert result.returncode == 2 and "--runs" in result.stderr, result.stderr
     with socket.socket() as busy:
-        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            busy.bind(("127.0.0.1", 8711))
-        except OSError:
-            pytest.skip("port 8711 is in use on this machine")
+        busy.bind(("127.0.0.1", 0))
+        taken = busy.getsockname()[1]
         busy.listen()
-        result = statusgen("demo", "--runs", "1", cwd=tmp_path)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "8711" in result.stderr and "Traceback" not in result.stderr
+        result = statusgen("demo", "--port", str(taken), cwd=tmp_path, env={"STATUSGEN_TEST_MIN_INTERVAL": "2"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"ports {taken}-{taken + 2} are taken; using" in output
+    assert "Traceback" not in output
+    lines = output.splitlines()
+    order = [next(i for i, line in enumerate(lines) if text in line) for text in
+             ("crashed: killed with SIGKILL", "for payments: Payments is down", "restart requested for payments: accepted",
+              "resolved incident")]
+    assert order == sorted(order), output
+    [incident] = sorted((tmp_path / "data" / "demo-incidents").glob("*-payments-*.md"))
+    assert "status: resolved" in incident.read_text()
+    assert (tmp_path / "_site" / "index.html").exists()
+    assert not (tmp_path / "incidents").exists()
 
 
 def test_merged_results_for_unknown_monitors_are_not_recorded(tmp_path: Path, service) -> None:

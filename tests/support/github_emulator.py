@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlencode
 import pytest
 
 from generator.timeutil import UTC, parse_iso
+from tests.support.github_emulator_actions import ActionsRuns
 from tests.support.github_emulator_http import Handler as _Handler
 from tests.support.github_emulator_json import Shapes
 from tests.support.github_emulator_model import (  # noqa: F401 (re-exported for tests)
@@ -47,7 +48,7 @@ from tests.support.github_emulator_model import (  # noqa: F401 (re-exported for
 # --------------------------------------------------------------------------- the emulator
 
 
-class GitHubEmulator(Shapes):
+class GitHubEmulator(Shapes, ActionsRuns):
     """``with GitHubEmulator() as gh: Github(auth=Auth.Token(gh.token), base_url=gh.url)``."""
 
     def __init__(
@@ -412,6 +413,10 @@ class GitHubEmulator(Shapes):
             match = re.fullmatch(r"/collaborators/([^/]+)/permission", rest)
             if match and method == "GET":
                 return self._permission(unquote(match.group(1)))
+            if rest.startswith("/actions/"):
+                answered = self.actions_route(method, rest, query, payload)
+                if answered is not None:
+                    return answered
         raise HttpError(404, "Not Found")
 
     def _permission(self, login: str) -> tuple[int, Any, dict[str, str]]:
