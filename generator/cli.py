@@ -18,7 +18,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TextIO
 
 from generator import __version__, exitcodes
 from generator.errors import BadInput, DataError, Outcome, StatusgenError, TrackerUnavailable, UsageError
@@ -243,12 +243,28 @@ def exit_code(failure: Optional[StatusgenError]) -> int:
     return exitcodes.BAD_INPUT
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not the one it was made with:
+    a command called twice in one process (tests, an embedding program) never writes to a
+    closed stream, and never gets a second handler."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it; ignored
+        pass
+
+
 def _setup_logging() -> None:
     """Library warnings (a skipped incident file, a failed notification) go to stderr, masked."""
-    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    if any(isinstance(handler, _StderrHandler) for handler in root.handlers):
+        return
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(MaskingFilter())
-    root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
 
