@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from generator.config.keys import Arguments, Choice, Environment, Key
+from generator.config.keys import Choice, Key
+from generator.config.process_keys import Arguments, Environment
 from generator.config.reader import Reader
 from generator.config.yamlsource import Entry
 from generator.models import Check, CheckStatus, Monitor
