@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from generator.config import ConfigError, load_config, validate_file
+from tests.support.expect import expectations
 
 INVALID = Path(__file__).resolve().parents[1] / "data" / "configs" / "invalid"
-EXPECT = re.compile(r"^# expect: (\d+):(\d+) (\S+) \| (.+)$")
-
-
-def expectations(path: Path) -> list[tuple[int, int, str, str]]:
-    """``# expect: LINE:COL KEY | message text`` comments at the end of a fixture."""
-    found = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = EXPECT.match(line)
-        if match:
-            key = "" if match.group(3) == "-" else match.group(3)
-            found.append((int(match.group(1)), int(match.group(2)), key, match.group(4)))
-    return found
-
-
 def write(tmp_path: Path, text: str, name: str = "monitors.yaml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
